@@ -1,0 +1,237 @@
+"""The main job: extract release files, transform (Polars), validate (Great Expectations), load
+(DuckDB), rebuild the marts and publish the warehouse. Tasks only wire plain functions together."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import TaskRunContext
+
+from customs_etl import pipeline, warehouse
+from customs_etl.errors import ReleaseError
+from customs_etl.releases import (
+    ReleaseFile,
+    TradeFlow,
+    describe_release,
+    discover_release_files,
+    sha256_file,
+)
+from customs_etl.settings import Settings, get_settings
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    warehouse_path: str
+    releases_seen: int = 0
+    loaded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)
+    rows_loaded: int = 0
+    published: bool = False
+
+    def text(self) -> str:
+        lines = [
+            f"{self.releases_seen} release file(s) seen: {len(self.loaded)} loaded "
+            f"({self.rows_loaded:,} rows), {len(self.skipped)} already loaded, "
+            f"{len(self.rejected)} rejected."
+        ]
+        lines += [f"  rejected {name}: {why}" for name, why in self.rejected.items()]
+        lines.append(
+            f"Published {self.warehouse_path}." if self.published else "Warehouse unchanged."
+        )
+        return "\n".join(lines)
+
+
+class RejectedReleasesError(RuntimeError):
+    """Raised at the end of a run that loaded what it could but rejected some files."""
+
+
+def _release_cache_key(_: TaskRunContext, parameters: dict[str, object]) -> str:
+    release = parameters["release"]
+    assert isinstance(release, ReleaseFile)
+    return f"stage-{release.release_id}-v{pipeline.STAGING_VERSION}"
+
+
+@task(name="discover-releases", cache_policy=NO_CACHE)
+def discover_releases(
+    landing_dir: Path | None, files: list[Path] | None, trade_flow: TradeFlow | None
+) -> tuple[list[ReleaseFile], dict[Path, ReleaseError]]:
+    """Checksum every release file; files whose flow cannot be known are set aside with why."""
+    logger = get_run_logger()
+    paths = files if files is not None else discover_release_files(landing_dir)  # type: ignore[arg-type]
+    releases: list[ReleaseFile] = []
+    unusable: dict[Path, ReleaseError] = {}
+    for path in paths:
+        try:
+            releases.append(describe_release(path, landing_dir=landing_dir, flow=trade_flow))
+        except ReleaseError as error:
+            unusable[path] = error
+    logger.info("Found %d release file(s), %d unusable", len(releases), len(unusable))
+    return releases, unusable
+
+
+@task(name="stage-release", cache_key_fn=_release_cache_key, persist_result=True)
+def stage_release(release: ReleaseFile, settings: Settings) -> pipeline.StagedRelease:
+    staged = pipeline.stage_release(release, settings.staging_dir, settings.seeds_dir)
+    get_run_logger().info(
+        "Staged %s: %d rows, %s %s, HS%d, %s",
+        release.source_name,
+        staged.row_count,
+        staged.period[:7],
+        release.flow,
+        staged.hs_level,
+        staged.dialect,
+    )
+    return staged
+
+
+@task(name="validate-release", cache_policy=NO_CACHE)
+def validate_release(staged: pipeline.StagedRelease, settings: Settings) -> str | None:
+    """None when the batch passes; otherwise what a person needs to fix it."""
+    outcome = pipeline.validate_staged(staged, settings.seeds_dir, settings.expectations_dir)
+    return None if outcome.success else outcome.summary()
+
+
+@task(name="load-release", cache_policy=NO_CACHE)
+def load_release(staged: pipeline.StagedRelease, build: Path, settings: Settings) -> int:
+    con = warehouse.connect(build, threads=settings.duckdb_threads)
+    try:
+        rows = warehouse.load_release(con, staged.path, staged.record())
+    finally:
+        con.close()
+    get_run_logger().info("Loaded %s: %d rows", staged.release.source_name, rows)
+    return rows
+
+
+@task(name="record-rejection", cache_policy=NO_CACHE)
+def record_rejection(build: Path, record: warehouse.ReleaseRecord) -> None:
+    con = warehouse.connect(build)
+    try:
+        warehouse.record_release(con, record)
+    finally:
+        con.close()
+    get_run_logger().error("Rejected %s: %s", record.source_name, record.error)
+
+
+@task(name="build-marts", cache_policy=NO_CACHE)
+def build_marts(build: Path, settings: Settings, summary: RunSummary, started: dt.datetime) -> None:
+    con = warehouse.connect(build, threads=settings.duckdb_threads)
+    try:
+        built = warehouse.build_models(con, settings.sql_dir, settings.seeds_dir)
+        warehouse.record_run(con, _run_row(summary, started))
+    finally:
+        con.close()
+    get_run_logger().info("Built %d models: %s", len(built), ", ".join(built))
+
+
+@task(name="publish-warehouse", cache_policy=NO_CACHE)
+def publish_warehouse(build: Path, published: Path) -> dict[str, int]:
+    counts = warehouse.publish(build, published)
+    get_run_logger().info("Published %s: %s", published, counts)
+    return counts
+
+
+@flow(name="build-warehouse", log_prints=True)
+def build_warehouse(
+    landing_dir: str | None = None,
+    warehouse_path: str | None = None,
+    files: list[str] | None = None,
+    trade_flow: TradeFlow | None = None,
+) -> RunSummary:
+    """Load every new release from the landing folder (or the given files) and publish."""
+    settings = get_settings(landing_dir=landing_dir, warehouse_path=warehouse_path)
+    published = settings.warehouse_path
+    started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    summary = RunSummary(run_id=str(uuid.uuid4()), warehouse_path=str(published))
+    with warehouse.run_lock(published):
+        paths = [Path(f) for f in files] if files is not None else None
+        landing = None if paths is not None else settings.landing_dir
+        releases, unusable = discover_releases(landing, paths, trade_flow)
+        summary.releases_seen = len(releases) + len(unusable)
+        summary.rejected |= {str(path): error.message() for path, error in unusable.items()}
+        already = warehouse.loaded_release_ids(published)
+        new = [r for r in releases if r.release_id not in already]
+        summary.skipped = [r.source_name for r in releases if r.release_id in already]
+        if new or unusable:
+            _load_and_publish(new, unusable, settings, summary, started)
+    print(summary.text())
+    if summary.rejected:
+        raise RejectedReleasesError(summary.text())
+    return summary
+
+
+def _load_and_publish(
+    new: list[ReleaseFile],
+    unusable: dict[Path, ReleaseError],
+    settings: Settings,
+    summary: RunSummary,
+    started: dt.datetime,
+) -> None:
+    build = warehouse.start_build(settings.warehouse_path)
+    con = warehouse.connect(build)
+    warehouse.prepare_schema(con, settings.sql_dir)
+    con.close()
+    for path, error in unusable.items():
+        record_rejection(
+            build,
+            pipeline.rejected_record(
+                sha256_file(path), error.file, path.stat().st_size, error.message()
+            ),
+        )
+    for release in new:
+        _stage_validate_load(release, build, settings, summary)
+    if not summary.loaded:
+        # Nothing new passed: keep the published warehouse exactly as it is.
+        warehouse.build_path_for(settings.warehouse_path).unlink(missing_ok=True)
+        return
+    build_marts(build, settings, summary, started)
+    publish_warehouse(build, settings.warehouse_path)
+    summary.published = True
+
+
+def _stage_validate_load(
+    release: ReleaseFile, build: Path, settings: Settings, summary: RunSummary
+) -> None:
+    try:
+        staged = stage_release.with_options(
+            refresh_cache=not pipeline.staged_path(settings.staging_dir, release).exists()
+        )(release, settings)
+    except ReleaseError as error:
+        _reject(build, release, error.message(), summary)
+        return
+    problem = validate_release(staged, settings)
+    if problem:
+        _reject(build, release, problem, summary)
+        return
+    summary.rows_loaded += load_release(staged, build, settings)
+    summary.loaded.append(release.source_name)
+
+
+def _reject(build: Path, release: ReleaseFile, why: str, summary: RunSummary) -> None:
+    record_rejection(
+        build,
+        pipeline.rejected_record(
+            release.release_id, release.source_name, release.size_bytes, why, release.flow
+        ),
+    )
+    summary.rejected[release.source_name] = why
+
+
+def _run_row(summary: RunSummary, started: dt.datetime) -> dict[str, object]:
+    return {
+        "run_id": summary.run_id,
+        "started_at": started,
+        "finished_at": dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        "status": "completed_with_rejections" if summary.rejected else "completed",
+        "releases_seen": summary.releases_seen,
+        "releases_loaded": len(summary.loaded),
+        "releases_skipped": len(summary.skipped),
+        "releases_rejected": len(summary.rejected),
+        "rows_loaded": summary.rows_loaded,
+    }

@@ -1,0 +1,8 @@
+-- One row per commodity code and level (2, 4, 6, 8 digits) with its description.
+select
+    hs_code,
+    hs_level,
+    description_en as hs_description,
+    description_zh as hs_description_zh,
+    description_source
+from staging.stg_commodities

@@ -1,0 +1,43 @@
+-- One row per month, partner, flow and commodity code, at every level (2, 4, 6, 8 digits)
+-- that the partner-month's data supports (an 8-digit export rolls up to 6, 4 and 2 digits).
+with
+
+usd_trade as (
+    select * from core.trade_finest_level
+    where currency = 'USD'
+),
+
+levels as (
+    select unnest([2, 4, 6, 8]) as hs_level
+),
+
+rolled_up as (
+    select
+        usd_trade.period,
+        usd_trade.partner_code,
+        usd_trade.flow,
+        levels.hs_level,
+        left(usd_trade.hs_code, levels.hs_level) as hs_code,
+        sum(usd_trade.value) as value_usd,
+        count(distinct usd_trade.release_id) as release_count
+    from usd_trade
+    inner join levels on levels.hs_level <= usd_trade.hs_level
+    group by all
+)
+
+select
+    rolled_up.period,
+    partners.partner_iso3,
+    partners.partner_name_en as partner_name,
+    rolled_up.flow,
+    rolled_up.hs_level,
+    rolled_up.hs_code,
+    commodities.description_en as hs_description,
+    cast(rolled_up.value_usd as bigint) as value_usd,
+    cast(rolled_up.release_count as integer) as release_count
+from rolled_up
+inner join staging.stg_partners as partners using (partner_code)
+left join staging.stg_commodities as commodities
+    on commodities.hs_code = rolled_up.hs_code
+   and commodities.hs_level = rolled_up.hs_level
+order by rolled_up.period, partners.partner_iso3, rolled_up.flow, rolled_up.hs_level, rolled_up.hs_code

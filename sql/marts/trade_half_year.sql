@@ -1,0 +1,44 @@
+-- One row per year, half (H1 = January-June, H2 = July-December), partner and flow.
+-- The previous year's value adds up the same months only, so yoy_pct compares like with like;
+-- it is left empty when the earlier half lacks one of the months this half has.
+with
+
+monthly as (
+    select * from marts.trade_monthly
+),
+
+halves as (
+    select
+        year,
+        case when month <= 6 then 'H1' else 'H2' end as half,
+        partner_iso3,
+        partner_name,
+        partner_code,
+        flow,
+        sum(value_usd) as value_usd,
+        sum(value_usd_prev_year) as value_usd_prev_year,
+        count(*) as months_covered,
+        count(value_usd_prev_year) as months_covered_prev_year,
+        sum(release_count) as release_count
+    from monthly
+    group by all
+)
+
+select
+    cast(year as integer) as year,
+    half,
+    partner_iso3,
+    partner_name,
+    partner_code,
+    flow,
+    cast(value_usd as bigint) as value_usd,
+    cast(case when months_covered_prev_year = months_covered then value_usd_prev_year end
+         as bigint) as value_usd_prev_year,
+    case
+        when months_covered_prev_year = months_covered and value_usd_prev_year > 0
+            then round(100.0 * (value_usd - value_usd_prev_year) / value_usd_prev_year, 1)
+    end as yoy_pct,
+    cast(months_covered as integer) as months_covered,
+    cast(release_count as integer) as release_count
+from halves
+order by year, half, partner_iso3, flow

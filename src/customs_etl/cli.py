@@ -1,0 +1,147 @@
+"""`customs-etl`: run the job, ingest files, query and report on the published warehouse."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from customs_etl import report, warehouse
+from customs_etl.settings import get_settings
+
+app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+
+WarehouseOption = Annotated[
+    Path | None, typer.Option("--warehouse", help="Published DuckDB file (CUSTOMS_WAREHOUSE_PATH).")
+]
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class FlowChoice(StrEnum):
+    export = "export"
+    import_ = "import"
+
+
+@app.command()
+def run(
+    landing: Annotated[
+        Path | None, typer.Option(help="Landing folder (CUSTOMS_LANDING_DIR); default: the sample.")
+    ] = None,
+    warehouse_path: WarehouseOption = None,
+    summary_partner: Annotated[str, typer.Option(help="ISO3 partner to summarise.")] = "PRK",
+) -> None:
+    """Load every new release in the landing folder, rebuild the marts and publish."""
+    from flows.build_warehouse import build_warehouse
+
+    _run_flow(lambda: build_warehouse(_text(landing), _text(warehouse_path)))
+    _print_half_years(warehouse_path, summary_partner)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="Release files to load, from anywhere.")],
+    flow: Annotated[FlowChoice, typer.Option("--flow", help="China's import or export.")],
+    warehouse_path: WarehouseOption = None,
+) -> None:
+    """Load release files given by path (a query export has no flow column: say which)."""
+    from flows.build_warehouse import build_warehouse
+
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise typer.BadParameter(f"no such file: {', '.join(missing)}")
+    paths = [str(f.resolve()) for f in files]
+    _run_flow(lambda: build_warehouse(None, _text(warehouse_path), paths, flow.value))
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run, read-only.")],
+    warehouse_path: WarehouseOption = None,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+) -> None:
+    """Run a query on the published warehouse, opened read-only with external access off."""
+    con = _open_published(warehouse_path)
+    try:
+        frame = con.execute(query).pl()
+    finally:
+        con.close()
+    _print_frame(frame, output)
+
+
+@app.command(name="report")
+def report_command(
+    partner: Annotated[str, typer.Option(help="ISO 3166 alpha-3 code, e.g. PRK.")] = "PRK",
+    period: Annotated[str, typer.Option(help="Half-year, e.g. 2025H1.")] = "2025H1",
+    warehouse_path: WarehouseOption = None,
+) -> None:
+    """The article's paragraph from the marts: totals, change on a year earlier, top lines."""
+    half = report.HalfYear.parse(period)
+    con = _open_published(warehouse_path)
+    try:
+        console.print(report.article(con, partner.upper(), half), highlight=False)
+    finally:
+        con.close()
+
+
+def _run_flow(call) -> None:
+    from flows.build_warehouse import RejectedReleasesError
+
+    try:
+        call()
+    except (RejectedReleasesError, warehouse.RunInProgressError) as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+
+
+def _open_published(warehouse_path: Path | None):
+    path = get_settings(warehouse_path=warehouse_path).warehouse_path
+    if not path.exists():
+        console.print(f"[red]No warehouse at {path}: run `customs-etl run` first.[/red]")
+        raise typer.Exit(2)
+    return warehouse.connect(path, read_only=True)
+
+
+def _print_half_years(warehouse_path: Path | None, partner: str) -> None:
+    con = _open_published(warehouse_path)
+    try:
+        frame = report.half_year_table(con, partner)
+    finally:
+        con.close()
+    console.print(f"\nChina's trade with {partner} by half-year (US dollars):")
+    _print_frame(frame, OutputFormat.table)
+
+
+def _print_frame(frame: pl.DataFrame, output: OutputFormat) -> None:
+    if output is OutputFormat.csv:
+        sys.stdout.write(frame.write_csv())
+    elif output is OutputFormat.json:
+        sys.stdout.write(frame.write_json() + "\n")
+    else:
+        table = Table(*frame.columns)
+        for row in frame.iter_rows():
+            table.add_row(*("" if v is None else _cell(v) for v in row))
+        console.print(table)
+
+
+def _cell(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _text(path: Path | None) -> str | None:
+    return None if path is None else str(path.resolve())
+
+
+if __name__ == "__main__":
+    app()

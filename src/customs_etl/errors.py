@@ -1,0 +1,42 @@
+"""Errors a person can act on: each names the file, the row or field, and what was expected."""
+
+from __future__ import annotations
+
+
+class ReleaseError(Exception):
+    """A release file that cannot be taken as it is. It is rejected whole, never half-loaded."""
+
+    def __init__(
+        self,
+        file: str,
+        problem: str,
+        *,
+        row: int | None = None,
+        field: str | None = None,
+        expected: str | None = None,
+        found: object = None,
+    ) -> None:
+        self.file = file
+        self.problem = problem
+        self.row = row
+        self.field = field
+        self.expected = expected
+        self.found = found
+        super().__init__(self.message())
+
+    def message(self) -> str:
+        where = [self.file]
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.field is not None:
+            where.append(f"field {self.field!r}")
+        text = f"{', '.join(where)}: {self.problem}"
+        if self.expected is not None:
+            text += f"; expected {self.expected}"
+        if self.found is not None:
+            text += f", found {self.found!r}"
+        return text
+
+
+class UnknownFlowError(ReleaseError):
+    """A query export has no flow column; the flow must come from --flow or the folder."""

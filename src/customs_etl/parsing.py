@@ -1,0 +1,214 @@
+"""Parse GACC online-query exports (English UTF-8 and Chinese GB18030 CSV) into a typed frame.
+
+Both dialects end up with the same staging columns; nothing is dropped silently: a value that
+does not parse rejects the whole file with the row and field named.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from customs_etl.errors import ReleaseError
+
+# Header of each dialect -> staging column. English spellings are GACC's own ("Supplimentary").
+_ENGLISH_COLUMNS = {
+    "Date of data": "period_raw",
+    "Trading partner code": "partner_code",
+    "Trading partner": "partner_name_source",
+    "Commodity code": "hs_code",
+    "Commodity": "commodity_name_source",
+    "Customs Regime code": "customs_regime_code",
+    "Customs Regime": "customs_regime_name_source",
+    "Registration place code": "registration_place_code",
+    "Registration place": "registration_place_name_source",
+    "Quantity": "quantity",
+    "Unit": "quantity_unit",
+    "Supplimentary Quantity": "supplementary_quantity",
+    "Supplementary Quantity": "supplementary_quantity",
+    "Supplimentary Unit": "supplementary_unit",
+    "Supplementary Unit": "supplementary_unit",
+}
+_CHINESE_COLUMNS = {
+    "数据年月": "period_raw",
+    "商品编码": "hs_code",
+    "商品名称": "commodity_name_source",
+    "贸易伙伴编码": "partner_code",
+    "贸易伙伴名称": "partner_name_source",
+    "贸易方式编码": "customs_regime_code",
+    "贸易方式名称": "customs_regime_name_source",
+    "注册地编码": "registration_place_code",
+    "注册地名称": "registration_place_name_source",
+    "第一数量": "quantity",
+    "第一计量单位": "quantity_unit",
+    "第二数量": "supplementary_quantity",
+    "第二计量单位": "supplementary_unit",
+}
+# The value column's header names the currency; the two series are never converted.
+_VALUE_COLUMNS = {
+    "US dollar": "USD",
+    "美元": "USD",
+    "RMB": "CNY",
+    "Renminbi": "CNY",
+    "人民币": "CNY",
+}
+REQUIRED = ("period_raw", "partner_code", "hs_code")
+OPTIONAL_TEXT = (
+    "customs_regime_code",
+    "registration_place_code",
+    "quantity_unit",
+    "supplementary_unit",
+    "commodity_name_source",
+    "partner_name_source",
+)
+_MISSING_MARKS = ("", "-", "—", "–")
+_FIRST_DATA_LINE = 2  # line 1 is the header
+
+
+@dataclass(frozen=True)
+class ParsedExport:
+    frame: pl.DataFrame
+    dialect: str  # "gacc_query_en" or "gacc_query_zh"
+    encoding: str  # "utf-8" or "gb18030"
+    currency: str
+
+
+def parse_detailed_export(path: Path, display_name: str | None = None) -> ParsedExport:
+    """Read one query export into typed staging columns; a ReleaseError says what is wrong."""
+    name = display_name or path.name
+    raw, encoding = _read_csv_text(path, name)
+    columns = [c.strip().lstrip("\ufeff") for c in raw.columns]
+    raw.columns = columns
+    dialect, mapping = _detect_dialect(columns, name)
+    value_column, currency = _value_column(columns, name)
+    renamed = raw.rename({c: mapping[c] for c in columns if c in mapping} | {value_column: "value"})
+    missing = [c for c in REQUIRED if c not in renamed.columns]
+    if missing:
+        raise ReleaseError(name, "required columns are missing", expected=", ".join(missing))
+    headers = {mapping[c]: c for c in columns if c in mapping} | {"value": value_column}
+    frame = _typed(renamed.with_row_index("source_row", offset=_FIRST_DATA_LINE), name, headers)
+    if frame.is_empty():
+        raise ReleaseError(name, "the file has a header but no data rows")
+    return ParsedExport(frame.with_columns(currency=pl.lit(currency)), dialect, encoding, currency)
+
+
+def _read_csv_text(path: Path, name: str) -> tuple[pl.DataFrame, str]:
+    """UTF-8 (with or without BOM) is read straight from disk; anything else is GB18030."""
+    data = path.read_bytes()
+    if not data.strip():
+        raise ReleaseError(name, "the file is empty", expected="a CSV header and data rows")
+    try:
+        text, encoding = data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        try:
+            text, encoding = data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError as error:
+            raise ReleaseError(
+                name, "the file is neither UTF-8 nor GB18030 text", expected="a CSV export"
+            ) from error
+    try:
+        frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
+    except pl.exceptions.PolarsError as error:
+        raise ReleaseError(name, f"not a well-formed CSV file ({error})") from error
+    return frame, encoding
+
+
+def _detect_dialect(columns: list[str], name: str) -> tuple[str, dict[str, str]]:
+    if "Date of data" in columns:
+        return "gacc_query_en", _ENGLISH_COLUMNS
+    if "数据年月" in columns:
+        return "gacc_query_zh", _CHINESE_COLUMNS
+    raise ReleaseError(
+        name,
+        "the header is not a GACC query export",
+        expected="a first column 'Date of data' (English) or '数据年月' (Chinese)",
+        found=",".join(columns[:4]),
+    )
+
+
+def _value_column(columns: list[str], name: str) -> tuple[str, str]:
+    present = [c for c in columns if c in _VALUE_COLUMNS]
+    if len(present) != 1:
+        raise ReleaseError(
+            name,
+            "exactly one value column is needed",
+            expected="one of " + ", ".join(repr(c) for c in _VALUE_COLUMNS),
+            found=present or None,
+        )
+    return present[0], _VALUE_COLUMNS[present[0]]
+
+
+def _typed(frame: pl.DataFrame, name: str, headers: dict[str, str]) -> pl.DataFrame:
+    """Cast text to types, keeping the first offending row of any column for the error."""
+    frame = frame.select(
+        "source_row",
+        *[c for c in frame.columns if c in (*REQUIRED, "value", *OPTIONAL_TEXT)],
+        *[c for c in ("quantity", "supplementary_quantity") if c in frame.columns],
+    )
+    cleaned = frame.with_columns(
+        [pl.col(c).str.strip_chars() for c in frame.columns if c != "source_row"]
+    ).with_columns(
+        [_null_if_missing(c) for c in frame.columns if c not in ("source_row", *REQUIRED)]
+    )
+    typed = cleaned.with_columns(
+        period=pl.col("period_raw").str.strptime(pl.Date, "%Y%m", strict=False),
+        value=_number(pl.col("value")).cast(pl.Int64, strict=False),
+        **{
+            c: _number(pl.col(c)).cast(pl.Float64, strict=False)
+            for c in ("quantity", "supplementary_quantity")
+            if c in frame.columns
+        },
+    )
+    _raise_on_failed_casts(cleaned, typed, name, headers)
+    for column in OPTIONAL_TEXT:
+        if column not in typed.columns:
+            typed = typed.with_columns(pl.lit(None, dtype=pl.String).alias(column))
+    for column in ("quantity", "supplementary_quantity"):
+        if column not in typed.columns:
+            typed = typed.with_columns(pl.lit(None, dtype=pl.Float64).alias(column))
+    return typed.drop("period_raw")
+
+
+def _null_if_missing(column: str) -> pl.Expr:
+    missing = pl.col(column).is_in(_MISSING_MARKS)
+    return pl.when(missing).then(None).otherwise(pl.col(column)).alias(column)
+
+
+def _number(expr: pl.Expr) -> pl.Expr:
+    """'1,161' -> '1161'; the thousands separator is the only decoration GACC adds."""
+    return expr.str.replace_all(",", "", literal=True)
+
+
+_EXPECTED = {
+    "period": "a month as YYYYMM, e.g. 202506",
+    "value": "a whole number of currency units, e.g. 1,161",
+    "quantity": "a number, '-' or empty",
+    "supplementary_quantity": "a number, '-' or empty",
+}
+_SOURCE_OF = {"period": "period_raw"}
+
+
+def _raise_on_failed_casts(
+    cleaned: pl.DataFrame, typed: pl.DataFrame, name: str, headers: dict[str, str]
+) -> None:
+    for column, expected in _EXPECTED.items():
+        if column not in typed.columns:
+            continue
+        source = _SOURCE_OF.get(column, column)
+        failed = typed.filter(pl.col(column).is_null() & cleaned[source].is_not_null())
+        if column in ("period", "value"):
+            failed = typed.filter(pl.col(column).is_null())
+        if failed.height:
+            row = failed.row(0, named=True)["source_row"]
+            found = cleaned.filter(pl.col("source_row") == row)[source][0]
+            raise ReleaseError(
+                name,
+                f"{failed.height} value(s) do not parse",
+                row=row,
+                field=headers.get(source, source),
+                expected=expected,
+                found=found,
+            )

@@ -1,0 +1,80 @@
+"""Release files, the unit of everything: one file as received, named by its SHA-256."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from customs_etl.errors import UnknownFlowError
+
+TradeFlow = Literal["export", "import"]
+TRADE_FLOWS: tuple[TradeFlow, ...] = ("export", "import")
+# Detailed exports of GACC's online query platform; later kinds (preliminary tables) add here.
+RELEASE_SUFFIXES = (".csv",)
+_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class ReleaseFile:
+    """A file to load, with what can be known before parsing it."""
+
+    path: Path
+    source_name: str  # landing-relative path (or the bare name of an ingested file)
+    flow: TradeFlow
+    release_id: str  # SHA-256 of the bytes: the same file under another name is the same release
+    size_bytes: int
+
+    @property
+    def short_id(self) -> str:
+        return self.release_id[:12]
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def flow_from_path(relative: Path) -> TradeFlow | None:
+    """The flow named by a folder of the landing path (`import/...` or `export/...`), if any."""
+    named = [part for part in relative.parts[:-1] if part.lower() in TRADE_FLOWS]
+    return named[-1].lower() if named else None  # type: ignore[return-value]
+
+
+def discover_release_files(landing_dir: Path) -> list[Path]:
+    """Every release file under the landing folder, in a stable order; hidden files are skipped."""
+    if not landing_dir.is_dir():
+        raise FileNotFoundError(f"landing folder {landing_dir} does not exist")
+    found = [
+        path
+        for path in landing_dir.rglob("*")
+        if path.is_file()
+        and path.suffix.lower() in RELEASE_SUFFIXES
+        and not any(part.startswith(".") for part in path.relative_to(landing_dir).parts)
+    ]
+    return sorted(found)
+
+
+def describe_release(
+    path: Path, *, landing_dir: Path | None = None, flow: TradeFlow | None = None
+) -> ReleaseFile:
+    """Checksum a file and settle its flow: explicit `flow` first, else the landing folder name."""
+    relative = path.relative_to(landing_dir) if landing_dir else Path(path.name)
+    resolved_flow = flow or flow_from_path(relative)
+    if resolved_flow is None:
+        raise UnknownFlowError(
+            str(relative),
+            "the flow of this query export is unknown (the file has no flow column)",
+            expected="--flow import|export, or the file under a folder named import/ or export/",
+        )
+    return ReleaseFile(
+        path=path,
+        source_name=relative.as_posix(),
+        flow=resolved_flow,
+        release_id=sha256_file(path),
+        size_bytes=path.stat().st_size,
+    )

@@ -1,0 +1,116 @@
+"""The story the marts tell, in words and small tables (read-only on the published warehouse)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import duckdb
+import polars as pl
+
+_HALF = re.compile(r"^(\d{4})\s*-?\s*(H[12])$", re.IGNORECASE)
+_MONTHS = {"H1": (1, 6), "H2": (7, 12)}
+
+
+@dataclass(frozen=True)
+class HalfYear:
+    year: int
+    half: str
+
+    @classmethod
+    def parse(cls, text: str) -> HalfYear:
+        match = _HALF.match(text.strip())
+        if not match:
+            raise ValueError(f"period {text!r}: expected a half-year like 2025H1 or 2024H2")
+        return cls(int(match.group(1)), match.group(2).upper())
+
+    def __str__(self) -> str:
+        return f"{self.half} {self.year}"
+
+    @property
+    def months(self) -> tuple[int, int]:
+        return _MONTHS[self.half]
+
+
+def money(value: float | int | None) -> str:
+    if value is None:
+        return "n/a"
+    if abs(value) >= 1e9:
+        return f"${value / 1e9:,.2f} billion"
+    return f"${value / 1e6:,.1f} million"
+
+
+def change(pct: float | None) -> str:
+    return (
+        "no comparable figure a year earlier" if pct is None else f"{pct:+.1f}% on a year earlier"
+    )
+
+
+def half_year_table(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> pl.DataFrame:
+    return con.execute(
+        """
+        select year, half, flow, value_usd, value_usd_prev_year, yoy_pct, months_covered
+        from marts.trade_half_year
+        where partner_iso3 = ?
+        order by year, half, flow
+        """,
+        [partner_iso3],
+    ).pl()
+
+
+def top_commodities(
+    con: duckdb.DuckDBPyConnection,
+    partner_iso3: str,
+    period: HalfYear,
+    flow: str,
+    hs_level: int = 4,
+    limit: int = 5,
+) -> pl.DataFrame:
+    first, last = period.months
+    return con.execute(
+        """
+        select hs_code, any_value(hs_description) as hs_description, sum(value_usd) as value_usd
+        from marts.trade_by_commodity_monthly
+        where partner_iso3 = ? and flow = ? and hs_level = ?
+          and year(period) = ? and month(period) between ? and ?
+        group by hs_code
+        order by value_usd desc, hs_code
+        limit ?
+        """,
+        [partner_iso3, flow, hs_level, period.year, first, last, limit],
+    ).pl()
+
+
+def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear) -> str:
+    """The paragraph a reporter would write from the marts."""
+    rows = con.execute(
+        """
+        select flow, partner_name, value_usd, yoy_pct, months_covered
+        from marts.trade_half_year
+        where partner_iso3 = ? and year = ? and half = ?
+        """,
+        [partner_iso3, period.year, period.half],
+    ).fetchall()
+    if not rows:
+        return f"No trade with {partner_iso3} in {period} in the warehouse."
+    figures = {flow: (value, pct, months) for flow, _, value, pct, months in rows}
+    partner = rows[0][1]
+    total = figures.get("total", (None, None, 0))
+    lines = [
+        f"China's trade with {partner} in {period} ({total[2]} of 6 months): {money(total[0])}, "
+        f"{change(total[1])}."
+    ]
+    for flow, words in (("export", "China's exports to"), ("import", "China's imports from")):
+        value, pct, _ = figures.get(flow, (None, None, 0))
+        lines.append(f"{words} {partner}: {money(value)}, {change(pct)}.")
+        top = top_commodities(con, partner_iso3, period, flow)
+        lines.append(
+            "  Top lines: " + "; ".join(_commodity(row) for row in top.iter_rows(named=True))
+        )
+    return "\n".join(lines)
+
+
+def _commodity(row: dict[str, object]) -> str:
+    description = str(row["hs_description"] or "no description")
+    short = description if len(description) <= 60 else description[:57] + "..."
+    return f"{row['hs_code']} {short} {money(row['value_usd'])}"  # type: ignore[arg-type]

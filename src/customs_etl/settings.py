@@ -1,0 +1,42 @@
+"""One settings object for the whole product: environment variables with a CUSTOMS_ prefix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository root: src/customs_etl/settings.py -> ../../
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+
+class Settings(BaseSettings):
+    """Where things are and how the job behaves; every field can be set as CUSTOMS_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="CUSTOMS_", env_file=".env", extra="ignore")
+
+    project_dir: Path = PROJECT_DIR
+    landing_dir: Path = Field(default=PROJECT_DIR / "data" / "sample" / "landing")
+    warehouse_path: Path = Field(default=PROJECT_DIR / "warehouse" / "customs.duckdb")
+    # Private scratch space of the job: staged Parquet per release, the build database.
+    work_dir: Path = Field(default=PROJECT_DIR / ".customs")
+    sql_dir: Path = Field(default=PROJECT_DIR / "sql")
+    seeds_dir: Path = Field(default=PROJECT_DIR / "seeds")
+    expectations_dir: Path = Field(default=PROJECT_DIR / "expectations")
+    # DuckDB resources for the build; the defaults suit a 2-core, small-memory machine.
+    duckdb_threads: int = 2
+    duckdb_memory_limit: str = "2GB"
+
+    @property
+    def staging_dir(self) -> Path:
+        return self.work_dir / "staging"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.work_dir / "build"
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with explicit overrides (None means: keep the default)."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

@@ -1,0 +1,92 @@
+"""Staged export -> the canonical detailed-trade frame (Polars in, Polars out)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from customs_etl.errors import ReleaseError
+from customs_etl.releases import ReleaseFile
+
+# The canonical long table: one row per period, flow, partner, commodity, regime and place.
+CANONICAL_SCHEMA: dict[str, pl.DataType] = {
+    "release_id": pl.String(),
+    "source_row": pl.Int64(),
+    "period": pl.Date(),
+    "flow": pl.String(),
+    "partner_code": pl.String(),
+    "partner_iso3": pl.String(),
+    "partner_name": pl.String(),
+    "hs_code": pl.String(),
+    "hs_level": pl.Int8(),
+    "customs_regime_code": pl.String(),
+    "registration_place_code": pl.String(),
+    "quantity": pl.Float64(),
+    "quantity_unit": pl.String(),
+    "supplementary_quantity": pl.Float64(),
+    "supplementary_unit": pl.String(),
+    "value": pl.Int64(),
+    "currency": pl.String(),
+}
+HS_LEVELS = (2, 4, 6, 8)
+
+
+def to_canonical(
+    staged: pl.DataFrame, release: ReleaseFile, partners: pl.DataFrame
+) -> pl.DataFrame:
+    """Attach release, flow and partner identity; an unknown partner code is an error."""
+    frame = staged.with_columns(
+        release_id=pl.lit(release.release_id),
+        flow=pl.lit(release.flow),
+        hs_level=pl.col("hs_code").str.len_chars().cast(pl.Int8),
+    ).join(
+        partners.select("partner_code", "partner_iso3", partner_name="partner_name_en"),
+        on="partner_code",
+        how="left",
+    )
+    _check_partners_known(frame, release.source_name)
+    return frame.select([pl.col(c).cast(t) for c, t in CANONICAL_SCHEMA.items()]).sort("source_row")
+
+
+def release_period(frame: pl.DataFrame, source_name: str) -> dt.date:
+    """A query export covers one month; more than one is a file we do not understand yet."""
+    periods = frame["period"].unique().sort()
+    if periods.len() != 1:
+        raise ReleaseError(
+            source_name,
+            "the file covers more than one month",
+            field="period",
+            expected="one month per file",
+            found=[p.strftime("%Y%m") for p in periods.to_list()[:5]],
+        )
+    return periods[0]
+
+
+def release_hs_level(frame: pl.DataFrame, source_name: str) -> int:
+    """One commodity-code length per file, as the platform exports it."""
+    levels = frame["hs_level"].unique().sort().to_list()
+    if len(levels) != 1 or levels[0] not in HS_LEVELS:
+        raise ReleaseError(
+            source_name,
+            "commodity codes must all have one length of 2, 4, 6 or 8 digits",
+            field="hs_code",
+            expected="one HS level per file",
+            found=levels,
+        )
+    return int(levels[0])
+
+
+def _check_partners_known(frame: pl.DataFrame, source_name: str) -> None:
+    unknown = frame.filter(pl.col("partner_iso3").is_null())
+    if unknown.height:
+        first = unknown.row(0, named=True)
+        codes = sorted(unknown["partner_code"].unique().to_list())
+        raise ReleaseError(
+            source_name,
+            f"{unknown.height} row(s) have partner codes not in the GACC code list ({codes[:5]})",
+            row=first["source_row"],
+            field="partner_code",
+            expected="a GACC partner code from seeds/partners.csv",
+            found=first["partner_code"],
+        )

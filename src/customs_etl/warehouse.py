@@ -1,0 +1,222 @@
+"""The warehouse storage, behind one small module.
+
+The job never writes the published file in place: it copies it to a private build database
+next to it, loads and rebuilds there, checkpoints and checks the result, and publishes it with
+an atomic rename. Readers holding the old file keep a consistent snapshot; new connections see
+the new one. The embedded default is a DuckDB file; DuckLake would slot in behind `connect`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from customs_etl import models
+
+# Checked on the build database before it may replace the published one.
+PUBLICATION_CHECKS = ("marts.trade_monthly", "marts.trade_half_year", "meta.releases")
+
+
+class RunInProgressError(RuntimeError):
+    """Another run holds the warehouse lock."""
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    """What the registry keeps about a release file (see sql/meta/releases.sql)."""
+
+    release_id: str
+    source_name: str
+    kind: str
+    size_bytes: int
+    status: str
+    flow: str | None = None
+    period: dt.date | None = None
+    currency: str | None = None
+    hs_level: int | None = None
+    dialect: str | None = None
+    encoding: str | None = None
+    row_count: int | None = None
+    value_total: int | None = None
+    error: str | None = None
+
+
+def connect(
+    path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "2GB"
+) -> duckdb.DuckDBPyConnection:
+    config: dict[str, str | bool | int] = {"threads": threads, "memory_limit": memory_limit}
+    if read_only:
+        # Ad-hoc SQL may read the marts and nothing else: no files, no extensions, no ATTACH.
+        config |= {"enable_external_access": False, "lock_configuration": True}
+    return duckdb.connect(str(path), read_only=read_only, config=config)
+
+
+def build_path_for(published: Path) -> Path:
+    """The private build database: beside the published file, so the rename is atomic."""
+    return published.with_name(f".{published.name}.build")
+
+
+@contextlib.contextmanager
+def run_lock(published: Path) -> Iterator[None]:
+    """One run at a time per warehouse. flock dies with its process, so no stale lock remains."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = published.with_name(f".{published.name}.lock")
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise RunInProgressError(
+                f"another run is in progress on {published} (lock {lock_path})"
+            ) from error
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def loaded_release_ids(published: Path) -> set[str]:
+    """Checksums already loaded into the published warehouse (empty if there is none yet)."""
+    if not published.exists():
+        return set()
+    con = connect(published, read_only=True)
+    try:
+        has_registry = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_schema = 'meta' and table_name = 'releases'"
+        ).fetchone()
+        if not has_registry or not has_registry[0]:
+            return set()
+        rows = con.execute("select release_id from meta.releases where status = 'loaded'")
+        return {row[0] for row in rows.fetchall()}
+    finally:
+        con.close()
+
+
+def start_build(published: Path) -> Path:
+    """A fresh private copy of the published warehouse (or an empty one) to work in."""
+    build = build_path_for(published)
+    for leftover in (build, build.with_name(build.name + ".wal")):
+        leftover.unlink(missing_ok=True)
+    published.parent.mkdir(parents=True, exist_ok=True)
+    if published.exists():
+        shutil.copy2(published, build)
+    return build
+
+
+def prepare_schema(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
+    models.apply_ddl(con, sql_dir)
+
+
+def record_release(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> None:
+    """Upsert a registry row, keeping the first time these bytes were received."""
+    first_seen = con.execute(
+        "select received_at from meta.releases where release_id = ?", [record.release_id]
+    ).fetchone()
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    con.execute(
+        """
+        insert or replace into meta.releases (
+            release_id, source_name, kind, flow, period, currency, hs_level, dialect, encoding,
+            size_bytes, row_count, value_total, status, error, received_at, loaded_at
+        ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        [
+            record.release_id,
+            record.source_name,
+            record.kind,
+            record.flow,
+            record.period,
+            record.currency,
+            record.hs_level,
+            record.dialect,
+            record.encoding,
+            record.size_bytes,
+            record.row_count,
+            record.value_total,
+            record.status,
+            record.error,
+            first_seen[0] if first_seen else now,
+            now if record.status == "loaded" else None,
+        ],
+    )
+
+
+def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRecord) -> int:
+    """Replace a release's rows as a unit, in one transaction with its registry entry."""
+    con.execute("begin transaction")
+    try:
+        con.execute("delete from core.trade_detailed where release_id = ?", [record.release_id])
+        con.execute(
+            """
+            insert into core.trade_detailed by name
+            select * exclude (partner_iso3, partner_name) from read_parquet(?)
+            """,
+            [str(staged)],
+        )
+        record_release(con, record)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return record.row_count or 0
+
+
+def build_models(con: duckdb.DuckDBPyConnection, sql_dir: Path, seeds_dir: Path) -> list[str]:
+    """Rebuild staging (seeds), core views and marts in one transaction."""
+    con.execute("begin transaction")
+    try:
+        built = models.build(con, sql_dir, {"seeds_dir": str(seeds_dir.resolve())})
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return built
+
+
+def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, object]) -> None:
+    columns = ", ".join(run)
+    placeholders = ", ".join("?" for _ in run)
+    con.execute(f"insert into meta.runs ({columns}) values ({placeholders})", list(run.values()))
+
+
+def publish(build: Path, published: Path) -> dict[str, int]:
+    """Checkpoint, check read-only, then atomically replace the published file."""
+    con = connect(build)
+    con.execute("checkpoint")
+    con.close()
+    counts = check_build(build)
+    os.replace(build, published)
+    _fsync_directory(published.parent)
+    return counts
+
+
+def check_build(build: Path) -> dict[str, int]:
+    """Open the build read-only and count the key tables; an empty mart is not published."""
+    con = connect(build, read_only=True)
+    try:
+        counts = {
+            table: int(con.execute(f"select count(*) from {table}").fetchone()[0])  # type: ignore[index]
+            for table in PUBLICATION_CHECKS
+        }
+    finally:
+        con.close()
+    empty = [table for table, count in counts.items() if count == 0]
+    if empty:
+        raise RuntimeError(f"refusing to publish {build}: empty tables {empty}")
+    return counts
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+FIXTURES = PROJECT_DIR / "tests" / "fixtures"
+SAMPLE_LANDING = PROJECT_DIR / "data" / "sample" / "landing"
+SEEDS_DIR = PROJECT_DIR / "seeds"
+
+
+@pytest.fixture
+def exports_dir() -> Path:
+    return FIXTURES / "exports"

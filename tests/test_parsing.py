@@ -51,14 +51,19 @@ def test_chinese_gb18030_export_parses_to_the_same_columns(exports_dir: Path) ->
 
 
 def test_utf8_with_bom_and_lf_line_endings(tmp_path: Path) -> None:
-    text = "\ufeff" + ENGLISH_HEADER + '\n"202501","109","Korea,DPR","6704","Wigs","10","Kilogram","0","-","2,000,001",\n'
+    text = (
+        "\ufeff"
+        + ENGLISH_HEADER
+        + '\n"202501","109","Korea,DPR","6704","Wigs","10","Kilogram","0","-","2,000,001",\n'
+    )
     parsed = parse_detailed_export(write(tmp_path, "bom.csv", text))
     assert parsed.frame["value"].to_list() == [2_000_001]
     assert parsed.frame["customs_regime_code"].to_list() == [None]  # no regime columns
 
 
 def test_chinese_rmb_export_is_a_cny_series(tmp_path: Path) -> None:
-    text = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,人民币\r\n202401,94,家具,109,朝鲜,1000\r\n"
+    header = "数据年月,商品编码,商品名称,贸易伙伴编码,贸易伙伴名称,人民币"
+    text = header + "\r\n202401,94,家具,109,朝鲜,1000\r\n"
     parsed = parse_detailed_export(write(tmp_path, "rmb.csv", text, "gb18030"))
     assert parsed.currency == "CNY"
     assert parsed.frame["currency"].to_list() == ["CNY"]
@@ -67,18 +72,37 @@ def test_chinese_rmb_export_is_a_cny_series(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "field", "found"),
     [
-        ('"202501","109","Korea,DPR","6704","Wigs","1","Kilogram","0","-","12a4",', "US dollar", "12a4"),
-        ('"2025-1","109","Korea,DPR","6704","Wigs","1","Kilogram","0","-","1",', "Date of data", "2025-1"),
-        ('"202501","109","Korea,DPR","6704","Wigs","many","Kilogram","0","-","1",', "Quantity", "many"),
+        (
+            '"202501","109","Korea,DPR","6704","Wigs","1","Kilogram","0","-","12a4",',
+            "US dollar",
+            "12a4",
+        ),
+        (
+            '"2025-1","109","Korea,DPR","6704","Wigs","1","Kilogram","0","-","1",',
+            "Date of data",
+            "2025-1",
+        ),
+        (
+            '"202501","109","Korea,DPR","6704","Wigs","many","Kilogram","0","-","1",',
+            "Quantity",
+            "many",
+        ),
     ],
 )
-def test_bad_value_names_file_row_and_field(tmp_path: Path, body: str, field: str, found: str) -> None:
+def test_bad_value_names_file_row_and_field(
+    tmp_path: Path, body: str, field: str, found: str
+) -> None:
     good = '"202501","109","Korea,DPR","6703","Hair","1","Kilogram","0","-","5",'
     path = write(tmp_path, "bad.csv", "\r\n".join([ENGLISH_HEADER, good, body]) + "\r\n")
     with pytest.raises(ReleaseError) as caught:
         parse_detailed_export(path, "export/2025-01/bad.csv")
     error = caught.value
-    assert (error.file, error.row, error.field, error.found) == ("export/2025-01/bad.csv", 3, field, found)
+    assert (error.file, error.row, error.field, error.found) == (
+        "export/2025-01/bad.csv",
+        3,
+        field,
+        found,
+    )
     assert "export/2025-01/bad.csv, row 3" in str(error)
 
 
@@ -91,5 +115,5 @@ def test_empty_file_and_header_only_are_rejected(tmp_path: Path) -> None:
 
 def test_html_page_saved_as_csv_is_not_a_query_export(tmp_path: Path) -> None:
     html = "<html><head><title>412</title></head><body>Please enable JavaScript</body></html>\n"
-    with pytest.raises(ReleaseError, match="not a GACC query export|not a well-formed CSV"):
+    with pytest.raises(ReleaseError, match=r"not a GACC query export|not a well-formed CSV"):
         parse_detailed_export(write(tmp_path, "challenge.csv", html))

@@ -95,6 +95,17 @@ def report_command(
         con.close()
 
 
+@app.command()
+def docs() -> None:
+    """Regenerate the marts reference in warehouse/README.md from sql/marts/*.yml."""
+    from customs_etl import docs as marts_docs
+
+    settings = get_settings()
+    readme = settings.project_dir / "warehouse" / "README.md"
+    changed = marts_docs.update_readme(readme, settings.sql_dir)
+    console.print(f"{readme}: {'updated' if changed else 'up to date'}")
+
+
 def _run_flow(call) -> None:
     from flows.build_warehouse import RejectedReleasesError
 

@@ -1,0 +1,167 @@
+"""The main flow end to end, under a real (temporary) Prefect server, on the embedded sample."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import FIXTURES, PROJECT_DIR, SAMPLE_LANDING
+
+from flows.build_warehouse import RejectedReleasesError, build_warehouse
+
+EXPECTED_TOTALS = PROJECT_DIR / "data" / "sample" / "expected_totals.csv"
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    warehouse: Path
+    first: object
+    second: object
+    marts_after_first: list[tuple]
+
+
+def marts_snapshot(path: Path) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    rows = (
+        con.execute("select * from marts.trade_monthly order by all").fetchall()
+        + con.execute("select * from marts.trade_by_commodity_monthly order by all").fetchall()
+    )
+    con.close()
+    return rows
+
+
+@pytest.fixture(scope="module")
+def sample_run(
+    prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SampleRun]:
+    root = tmp_path_factory.mktemp("sample-run")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CUSTOMS_WORK_DIR", str(root / "work"))
+        published = root / "warehouse" / "customs.duckdb"
+        first = build_warehouse(str(SAMPLE_LANDING), str(published))
+        snapshot = marts_snapshot(published)
+        second = build_warehouse(str(SAMPLE_LANDING), str(published))
+        yield SampleRun(published, first, second, snapshot)
+
+
+def query(path: Path, sql: str, *params: object) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
+
+
+def test_the_headline_h1_2025_figure(sample_run: SampleRun) -> None:
+    [(value, yoy, months)] = query(
+        sample_run.warehouse,
+        "select value_usd, yoy_pct, months_covered from marts.trade_half_year "
+        "where year = 2025 and half = 'H1' and partner_iso3 = 'PRK' and flow = 'total'",
+    )
+    assert value == pytest.approx(1.26e9, rel=0.01)
+    assert yoy == pytest.approx(30.0, abs=1.0)
+    assert months == 6
+
+
+def test_every_month_equals_the_sample_files(sample_run: SampleRun) -> None:
+    with EXPECTED_TOTALS.open(newline="", encoding="utf-8") as handle:
+        expected = {
+            (r["period"], r["partner_code"], r["flow"]): int(r["value"])
+            for r in csv.DictReader(handle)
+            if r["currency"] == "USD"
+        }
+    actual = {
+        (period, partner, flow): value
+        for period, partner, flow, value in query(
+            sample_run.warehouse,
+            "select strftime(period, '%Y-%m'), partner_code, flow, value_usd "
+            "from marts.trade_monthly where flow <> 'total'",
+        )
+    }
+    assert actual == expected
+
+
+def test_lineage_adds_up_to_each_figure(sample_run: SampleRun) -> None:
+    mismatches = query(
+        sample_run.warehouse,
+        """
+        select m.period, m.partner_iso3, m.flow
+        from marts.trade_monthly m
+        left join (
+            select period, partner_iso3, flow, sum(value_usd) as value_usd
+            from marts.trade_monthly_sources group by all
+        ) s using (period, partner_iso3, flow)
+        where m.flow <> 'total' and s.value_usd is distinct from m.value_usd
+        """,
+    )
+    assert mismatches == []
+
+
+def test_the_commodity_story(sample_run: SampleRun) -> None:
+    top = query(
+        sample_run.warehouse,
+        """
+        select flow, arg_max(hs_code, value_usd) from (
+            select flow, hs_code, sum(value_usd) as value_usd
+            from marts.trade_by_commodity_monthly
+            where partner_iso3 = 'PRK' and hs_level = 4 and year(period) = 2025
+            group by all
+        ) group by flow order by flow
+        """,
+    )
+    assert top == [("export", "6703"), ("import", "6704")]
+
+
+def test_a_second_run_does_no_work_and_changes_nothing(sample_run: SampleRun) -> None:
+    assert len(sample_run.first.loaded) == sample_run.first.releases_seen > 100
+    assert sample_run.second.loaded == []
+    assert sample_run.second.published is False
+    assert len(sample_run.second.skipped) == sample_run.first.releases_seen
+    assert marts_snapshot(sample_run.warehouse) == sample_run.marts_after_first
+    [(runs,)] = query(sample_run.warehouse, "select count(*) from meta.runs")
+    assert runs == 1
+
+
+def test_ingesting_a_real_format_export_gives_its_dollar_sum(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
+    export = FIXTURES / "exports" / "en_import_201810_ceuta.csv"
+    with export.open(newline="", encoding="utf-8") as handle:
+        file_total = sum(int(row["US dollar"].replace(",", "")) for row in csv.DictReader(handle))
+    published = tmp_path / "new" / "customs.duckdb"  # does not exist yet: created
+    build_warehouse(None, str(published), [str(export)], "import")
+    rows = query(
+        published,
+        "select partner_code, flow, value_usd from marts.trade_monthly "
+        "where period = date '2018-10-01' order by flow",
+    )
+    assert rows == [("210", "import", file_total), ("210", "total", file_total)]
+
+
+def test_a_bad_file_is_rejected_and_the_rest_still_loads(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
+    landing = tmp_path / "landing"
+    good = landing / "import" / "2018-10" / "ceuta.csv"
+    good.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "exports" / "en_import_201810_ceuta.csv", good)
+    bad = landing / "import" / "2018-10" / "broken.csv"
+    bad.write_text(good.read_text(encoding="utf-8").replace('"1,161"', '"1,16x"'), encoding="utf-8")
+    published = tmp_path / "customs.duckdb"
+    with pytest.raises(RejectedReleasesError) as caught:
+        build_warehouse(str(landing), str(published))
+    assert "import/2018-10/broken.csv, row 3, field 'US dollar'" in str(caught.value)
+    statuses = query(published, "select source_name, status from meta.releases order by 1")
+    assert statuses == [
+        ("import/2018-10/broken.csv", "rejected"),
+        ("import/2018-10/ceuta.csv", "loaded"),
+    ]
+    [(rows,)] = query(published, "select count(*) from core.trade_detailed")
+    assert rows == 5

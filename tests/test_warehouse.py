@@ -1,0 +1,264 @@
+"""The storage module and SQL models on real DuckDB files, without Prefect."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import duckdb
+import pytest
+from conftest import PROJECT_DIR, SEEDS_DIR
+
+from customs_etl import docs, pipeline, warehouse
+from customs_etl.releases import describe_release
+
+SQL_DIR = PROJECT_DIR / "sql"
+HEADER = (
+    '"Date of data","Trading partner code","Trading partner","Commodity code","Commodity",'
+    '"Quantity","Unit","Supplimentary Quantity","Supplimentary Unit","US dollar",'
+)
+
+
+def export_file(folder: Path, name: str, period: str, lines: list[tuple[str, str, int]]) -> Path:
+    """An English query export: (partner code, commodity code, value) per line."""
+    rows = [HEADER] + [
+        f'"{period}","{partner}","x","{code}","x","1","Kilogram","0","-","{value:,}",'
+        for partner, code, value in lines
+    ]
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    return path
+
+
+def load(build: Path, landing: Path, paths: list[Path], staging: Path) -> None:
+    con = warehouse.connect(build)
+    warehouse.prepare_schema(con, SQL_DIR)
+    for path in paths:
+        release = describe_release(path, landing_dir=landing)
+        staged = pipeline.stage_release(release, staging, SEEDS_DIR)
+        warehouse.load_release(con, staged.path, staged.record())
+    warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
+    con.close()
+
+
+@pytest.fixture
+def landing(tmp_path: Path) -> Path:
+    return tmp_path / "landing"
+
+
+def monthly(build: Path, partner: str = "PRK") -> dict[tuple[str, str], tuple]:
+    con = duckdb.connect(str(build), read_only=True)
+    rows = con.execute(
+        "select strftime(period, '%Y-%m'), flow, value_usd, value_usd_prev_year, yoy_pct, "
+        "ytd_value_usd, ytd_months_covered from marts.trade_monthly where partner_iso3 = ?",
+        [partner],
+    ).fetchall()
+    con.close()
+    return {(r[0], r[1]): r[2:] for r in rows}
+
+
+def test_marts_add_split_files_compare_years_and_accumulate(tmp_path: Path, landing: Path) -> None:
+    files = [
+        export_file(landing / "export/2024-01", "a.csv", "202401", [("109", "67030000", 100)]),
+        export_file(landing / "export/2025-01", "a.csv", "202501", [("109", "67030000", 120)]),
+        # Two files of one month (split by regime in real downloads) add up.
+        export_file(landing / "export/2025-02", "a.csv", "202502", [("109", "67030000", 50)]),
+        export_file(landing / "export/2025-02", "b.csv", "202502", [("109", "39269090", 25)]),
+        export_file(landing / "import/2025-02", "a.csv", "202502", [("109", "67041100", 40)]),
+    ]
+    build = tmp_path / "w.duckdb"
+    load(build, landing, files, tmp_path / "staging")
+    figures = monthly(build)
+    assert figures[("2025-01", "export")] == (120, 100, 20.0, 120, 1)
+    assert figures[("2025-02", "export")] == (75, None, None, 195, 2)
+    assert figures[("2025-02", "import")] == (40, None, None, 40, 1)
+    # January had exports only, so the total to date is 120 + 115.
+    assert figures[("2025-02", "total")] == (115, None, None, 235, 2)
+
+
+def test_half_year_compares_only_like_coverage(tmp_path: Path, landing: Path) -> None:
+    files = [
+        export_file(landing / f"export/{y}-{m:02d}", "a.csv", f"{y}{m:02d}", [("109", "6703", v)])
+        for y, m, v in [(2024, 1, 10), (2024, 2, 10), (2025, 1, 13), (2025, 2, 13), (2025, 3, 5)]
+    ]
+    build = tmp_path / "w.duckdb"
+    load(build, landing, files, tmp_path / "staging")
+    con = duckdb.connect(str(build), read_only=True)
+    rows = con.execute(
+        "select year, half, value_usd, value_usd_prev_year, yoy_pct, months_covered "
+        "from marts.trade_half_year where partner_iso3 = 'PRK' and flow = 'export' order by year"
+    ).fetchall()
+    con.close()
+    # 2025 H1 has March, 2024 H1 lacks it: no like-for-like comparison.
+    assert rows == [(2024, "H1", 20, None, None, 2), (2025, "H1", 31, None, None, 3)]
+
+
+def test_commodity_levels_roll_up_and_carry_descriptions(tmp_path: Path, landing: Path) -> None:
+    files = [
+        export_file(
+            landing / "import/2025-03",
+            "a.csv",
+            "202503",
+            [("109", "67041100", 70), ("109", "67041900", 30), ("109", "26139000", 11)],
+        )
+    ]
+    build = tmp_path / "w.duckdb"
+    load(build, landing, files, tmp_path / "staging")
+    con = duckdb.connect(str(build), read_only=True)
+    rows = con.execute(
+        "select hs_level, hs_code, value_usd, hs_description from marts.trade_by_commodity_monthly "
+        "where hs_code like '67%' order by hs_level"
+    ).fetchall()
+    con.close()
+    assert [(r[0], r[1], r[2]) for r in rows] == [
+        (2, "67", 100),
+        (4, "6704", 100),
+        (6, "670411", 70),
+        (6, "670419", 30),
+        (8, "67041100", 70),
+        (8, "67041900", 30),
+    ]
+    assert "wig" in rows[1][3].lower()
+
+
+def test_a_revision_under_the_same_name_replaces_the_earlier_vintage(
+    tmp_path: Path, landing: Path
+) -> None:
+    path = export_file(landing / "export/2025-04", "a.csv", "202504", [("109", "1006", 500)])
+    build = tmp_path / "w.duckdb"
+    load(build, landing, [path], tmp_path / "staging")
+    first = describe_release(path, landing_dir=landing).release_id
+    export_file(landing / "export/2025-04", "a.csv", "202504", [("109", "1006", 650)])
+    load(build, landing, [path], tmp_path / "staging")
+    assert monthly(build)[("2025-04", "export")][0] == 650
+    con = duckdb.connect(str(build), read_only=True)
+    earlier = con.execute(
+        "select sum(value) from core.trade_detailed where release_id = ?", [first]
+    ).fetchone()
+    sources = con.execute("select count(*) from marts.trade_monthly_sources").fetchone()
+    con.close()
+    assert earlier == (500,)  # the earlier vintage stays queryable with its release
+    assert sources == (1,)
+
+
+def test_reloading_a_release_never_doubles(tmp_path: Path, landing: Path) -> None:
+    path = export_file(landing / "export/2025-05", "a.csv", "202505", [("109", "1006", 77)])
+    build = tmp_path / "w.duckdb"
+    load(build, landing, [path, path], tmp_path / "staging")
+    assert monthly(build)[("2025-05", "export")][0] == 77
+
+
+def test_publish_is_an_atomic_replacement_that_readers_survive(
+    tmp_path: Path, landing: Path
+) -> None:
+    published = tmp_path / "warehouse" / "customs.duckdb"
+    path = export_file(landing / "export/2025-06", "a.csv", "202506", [("109", "1006", 1)])
+    for value in (1, 2):
+        export_file(landing / "export/2025-06", "a.csv", "202506", [("109", "1006", value)])
+        build = warehouse.start_build(published)
+        load(build, landing, [path], tmp_path / "staging")
+        if value == 1:
+            warehouse.publish(build, published)
+            reader = duckdb.connect(str(published), read_only=True)
+        else:
+            warehouse.publish(build, published)
+    # The reader opened before the second publication still sees its snapshot.
+    snapshot = "select value_usd from marts.trade_monthly where flow = 'export'"
+    assert reader.execute(snapshot).fetchall() == [(1,)]
+    reader.close()
+    assert monthly(published)[("2025-06", "export")][0] == 2
+    assert not warehouse.build_path_for(published).exists()
+
+
+def test_an_empty_build_is_never_published(tmp_path: Path) -> None:
+    published = tmp_path / "customs.duckdb"
+    build = warehouse.start_build(published)
+    con = warehouse.connect(build)
+    warehouse.prepare_schema(con, SQL_DIR)
+    warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
+    con.close()
+    with pytest.raises(RuntimeError, match="refusing to publish"):
+        warehouse.publish(build, published)
+    assert not published.exists()
+
+
+def test_second_run_lock_is_refused_and_released(tmp_path: Path) -> None:
+    published = tmp_path / "customs.duckdb"
+    refused = pytest.raises(warehouse.RunInProgressError, match="another run is in progress")
+    with warehouse.run_lock(published), refused, warehouse.run_lock(published):
+        pass
+    with warehouse.run_lock(published):
+        pass
+
+
+def test_read_only_connections_cannot_write_or_reach_files(tmp_path: Path, landing: Path) -> None:
+    path = export_file(landing / "export/2025-07", "a.csv", "202507", [("109", "1006", 3)])
+    build = tmp_path / "w.duckdb"
+    load(build, landing, [path], tmp_path / "staging")
+    con = warehouse.connect(build, read_only=True)
+    for statement in (
+        "drop table marts.trade_monthly",
+        f"copy marts.trade_monthly to '{tmp_path / 'out.csv'}'",
+        f"attach '{tmp_path / 'other.duckdb'}' as other",
+        "select * from read_csv('/etc/passwd')",
+        "set enable_external_access = true",
+    ):
+        with pytest.raises(duckdb.Error):
+            con.execute(statement)
+    con.close()
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_built_marts_match_their_documentation(tmp_path: Path, landing: Path) -> None:
+    path = export_file(landing / "import/2025-08", "a.csv", "202508", [("109", "67041100", 9)])
+    build = tmp_path / "w.duckdb"
+    load(build, landing, [path], tmp_path / "staging")
+    con = duckdb.connect(str(build), read_only=True)
+    for spec in docs.mart_specs(SQL_DIR):
+        schema, table = spec["name"].split(".")
+        actual = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_schema = ? and table_name = ? order by ordinal_position",
+            [schema, table],
+        ).fetchall()
+        documented = [(c["name"], c["type"]) for c in spec["columns"]]
+        assert actual == documented, spec["name"]
+        kind = con.execute(
+            "select table_type from information_schema.tables where table_schema = ? "
+            "and table_name = ?",
+            [schema, table],
+        ).fetchone()
+        assert kind == ("BASE TABLE",), spec["name"]
+    con.close()
+    readme = PROJECT_DIR / "warehouse" / "README.md"
+    assert docs.readme_reference(readme) == docs.render_reference(SQL_DIR).strip(), (
+        "warehouse/README.md is out of date: run `customs-etl docs`"
+    )
+
+
+def test_registry_records_checksum_period_and_totals(tmp_path: Path, landing: Path) -> None:
+    path = export_file(
+        landing / "export/2025-09", "a.csv", "202509", [("109", "1006", 3), ("109", "3102", 4)]
+    )
+    build = tmp_path / "w.duckdb"
+    load(build, landing, [path], tmp_path / "staging")
+    con = duckdb.connect(str(build), read_only=True)
+    row = con.execute(
+        "select source_name, flow, period, hs_level, row_count, value_total, status, dialect "
+        "from meta.releases"
+    ).fetchone()
+    con.close()
+    assert row == (
+        "export/2025-09/a.csv",
+        "export",
+        dt.date(2025, 9, 1),
+        4,
+        2,
+        7,
+        "loaded",
+        "gacc_query_en",
+    )
+    with path.open(newline="", encoding="utf-8") as handle:
+        assert sum(int(r["US dollar"].replace(",", "")) for r in csv.DictReader(handle)) == 7

@@ -16,7 +16,9 @@ from customs_etl import report, warehouse
 from customs_etl.settings import get_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
+console = Console(soft_wrap=True)
+# Errors go to stderr unwrapped, so a path in a message stays whole for copy and grep.
+errors = Console(stderr=True, soft_wrap=True)
 
 WarehouseOption = Annotated[
     Path | None, typer.Option("--warehouse", help="Published DuckDB file (CUSTOMS_WAREHOUSE_PATH).")
@@ -112,14 +114,14 @@ def _run_flow(call) -> None:
     try:
         call()
     except (RejectedReleasesError, warehouse.RunInProgressError) as error:
-        console.print(f"[red]{error}[/red]")
+        errors.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
 
 
 def _open_published(warehouse_path: Path | None):
     path = get_settings(warehouse_path=warehouse_path).warehouse_path
     if not path.exists():
-        console.print(f"[red]No warehouse at {path}: run `customs-etl run` first.[/red]")
+        errors.print(f"[red]No warehouse at {path}: run `customs-etl run` first.[/red]")
         raise typer.Exit(2)
     return warehouse.connect(path, read_only=True)
 

@@ -24,9 +24,7 @@ def render_reference(sql_dir: Path) -> str:
         parts += [f"### `{spec['name']}`", "", f"**Grain:** {spec['grain']}", ""]
         parts.append(spec["description"])
         parts += ["", "| column | type | description |", "| --- | --- | --- |"]
-        parts += [
-            f"| `{c['name']}` | {c['type']} | {c['description']} |" for c in spec["columns"]
-        ]
+        parts += [f"| `{c['name']}` | {c['type']} | {c['description']} |" for c in spec["columns"]]
         parts.append("")
     return "\n".join(parts)
 

@@ -35,9 +35,12 @@ class HalfYear:
 def money(value: float | int | None) -> str:
     if value is None:
         return "n/a"
+    value = float(value)
     if abs(value) >= 1e9:
         return f"${value / 1e9:,.2f} billion"
-    return f"${value / 1e6:,.1f} million"
+    if abs(value) >= 1e6:
+        return f"${value / 1e6:,.1f} million"
+    return f"${value:,.0f}"
 
 
 def change(pct: float | None) -> str:
@@ -69,7 +72,8 @@ def top_commodities(
     first, last = period.months
     return con.execute(
         """
-        select hs_code, any_value(hs_description) as hs_description, sum(value_usd) as value_usd
+        select hs_code, any_value(hs_description) as hs_description,
+               cast(sum(value_usd) as bigint) as value_usd
         from marts.trade_by_commodity_monthly
         where partner_iso3 = ? and flow = ? and hs_level = ?
           and year(period) = ? and month(period) between ? and ?

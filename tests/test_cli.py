@@ -1,0 +1,93 @@
+"""The command line on a real warehouse built with the plain functions (no Prefect needed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_warehouse import export_file, load
+from typer.testing import CliRunner
+
+from customs_etl import warehouse
+from customs_etl.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def published(tmp_path: Path) -> Path:
+    landing = tmp_path / "landing"
+    files = [
+        export_file(landing / "export/2024-02", "a.csv", "202402", [("109", "67030000", 800)]),
+        export_file(landing / "export/2025-02", "a.csv", "202502", [("109", "67030000", 1_000)]),
+        export_file(landing / "import/2024-02", "a.csv", "202402", [("109", "67041100", 200)]),
+        export_file(
+            landing / "import/2025-02",
+            "a.csv",
+            "202502",
+            [("109", "67041100", 300), ("109", "67030000", 20)],
+        ),
+    ]
+    path = tmp_path / "customs.duckdb"
+    build = warehouse.start_build(path)
+    load(build, landing, files, tmp_path / "staging")
+    warehouse.publish(build, path)
+    return path
+
+
+def test_sql_prints_json_and_csv(published: Path) -> None:
+    query = (
+        "select flow, value_usd, yoy_pct from marts.trade_half_year "
+        "where year = 2025 and partner_iso3 = 'PRK' order by flow"
+    )
+    result = runner.invoke(app, ["sql", query, "--warehouse", str(published), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == [
+        {"flow": "export", "value_usd": 1000, "yoy_pct": 25.0},
+        {"flow": "import", "value_usd": 320, "yoy_pct": 60.0},
+        {"flow": "total", "value_usd": 1320, "yoy_pct": 32.0},
+    ]
+    result = runner.invoke(app, ["sql", query, "--warehouse", str(published), "--format", "csv"])
+    assert result.output.splitlines()[:2] == ["flow,value_usd,yoy_pct", "export,1000,25.0"]
+
+
+def test_sql_refuses_to_write(published: Path) -> None:
+    result = runner.invoke(
+        app, ["sql", "drop table marts.trade_monthly", "--warehouse", str(published)]
+    )
+    assert result.exit_code != 0
+    check = runner.invoke(
+        app,
+        [
+            "sql",
+            "select count(*) as n from marts.trade_monthly",
+            "--warehouse",
+            str(published),
+            "--format",
+            "csv",
+        ],
+    )
+    assert check.output.splitlines()[1] != "0"
+
+
+def test_report_tells_the_half_year_story(published: Path) -> None:
+    result = runner.invoke(
+        app, ["report", "--partner", "prk", "--period", "2025H1", "--warehouse", str(published)]
+    )
+    assert result.exit_code == 0, result.output
+    text = result.output
+    assert "H1 2025 (1 of 6 months)" in text
+    assert "$1,320, +32.0% on a year earlier" in text
+    assert "China's imports from" in text and "6704" in text
+
+
+def test_report_rejects_a_malformed_period(published: Path) -> None:
+    result = runner.invoke(app, ["report", "--period", "2025-H3", "--warehouse", str(published)])
+    assert result.exit_code != 0
+
+
+def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["sql", "select 1", "--warehouse", str(tmp_path / "none.duckdb")])
+    assert result.exit_code == 2
+    assert "run `customs-etl run` first" in result.output

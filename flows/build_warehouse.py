@@ -131,8 +131,9 @@ def build_marts(build: Path, settings: Settings, summary: RunSummary, started: d
 
 
 @task(name="publish-warehouse", cache_policy=NO_CACHE)
-def publish_warehouse(build: Path, published: Path) -> dict[str, int]:
-    counts = warehouse.publish(build, published)
+def publish_warehouse(build: Path, settings: Settings) -> dict[str, int]:
+    published = settings.warehouse_path
+    counts = warehouse.publish(build, published, settings.keep_versions)
     get_run_logger().info("Published %s: %s", published, counts)
     return counts
 
@@ -191,7 +192,7 @@ def _load_and_publish(
         warehouse.build_path_for(settings.warehouse_path).unlink(missing_ok=True)
         return
     build_marts(build, settings, summary, started)
-    publish_warehouse(build, settings.warehouse_path)
+    publish_warehouse(build, settings)
     summary.published = True
 
 

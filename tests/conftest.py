@@ -1,16 +1,32 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support import FIXTURES, SEEDS_DIR
 
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-FIXTURES = PROJECT_DIR / "tests" / "fixtures"
-SAMPLE_LANDING = PROJECT_DIR / "data" / "sample" / "landing"
-SEEDS_DIR = Path(os.environ.get("CUSTOMS_SEEDS_DIR", PROJECT_DIR / "seeds"))
+# Tests run with telemetry off, like the product.
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
 
 @pytest.fixture
 def exports_dir() -> Path:
     return FIXTURES / "exports"
+
+
+@pytest.fixture(autouse=True)
+def seeds_from_test_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The flow reads settings from the environment: point it at the seeds the tests use."""
+    monkeypatch.setenv("CUSTOMS_SEEDS_DIR", str(SEEDS_DIR))
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A real, temporary Prefect server and database for the flow runs of this session."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield

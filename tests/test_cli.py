@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from test_warehouse import export_file, load
+from support import export_file, load
 from typer.testing import CliRunner
 
 from customs_etl import warehouse

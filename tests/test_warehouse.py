@@ -8,39 +8,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import PROJECT_DIR, SEEDS_DIR
+from support import PROJECT_DIR, SEEDS_DIR, SQL_DIR, export_file, load
 
-from customs_etl import docs, pipeline, warehouse
+from customs_etl import docs, warehouse
 from customs_etl.releases import describe_release
-
-SQL_DIR = PROJECT_DIR / "sql"
-HEADER = (
-    '"Date of data","Trading partner code","Trading partner","Commodity code","Commodity",'
-    '"Quantity","Unit","Supplimentary Quantity","Supplimentary Unit","US dollar",'
-)
-
-
-def export_file(folder: Path, name: str, period: str, lines: list[tuple[str, str, int]]) -> Path:
-    """An English query export: (partner code, commodity code, value) per line."""
-    rows = [HEADER] + [
-        f'"{period}","{partner}","x","{code}","x","1","Kilogram","0","-","{value:,}",'
-        for partner, code, value in lines
-    ]
-    path = folder / name
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
-    return path
-
-
-def load(build: Path, landing: Path, paths: list[Path], staging: Path) -> None:
-    con = warehouse.connect(build)
-    warehouse.prepare_schema(con, SQL_DIR)
-    for path in paths:
-        release = describe_release(path, landing_dir=landing)
-        staged = pipeline.stage_release(release, staging, SEEDS_DIR)
-        warehouse.load_release(con, staged.path, staged.record())
-    warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
-    con.close()
 
 
 @pytest.fixture
@@ -262,3 +233,37 @@ def test_registry_records_checksum_period_and_totals(tmp_path: Path, landing: Pa
     )
     with path.open(newline="", encoding="utf-8") as handle:
         assert sum(int(r["US dollar"].replace(",", "")) for r in csv.DictReader(handle)) == 7
+
+
+def test_versions_are_kept_and_rollback_restores_one(tmp_path: Path, landing: Path) -> None:
+    published = tmp_path / "warehouse" / "customs.duckdb"
+    path = landing / "export/2025-10/a.csv"
+    for value in (10, 20, 30):
+        export_file(landing / "export/2025-10", "a.csv", "202510", [("109", "1006", value)])
+        build = warehouse.start_build(published)
+        load(build, landing, [path], tmp_path / "staging")
+        warehouse.publish(build, published, keep_versions=1)
+    [kept] = warehouse.list_versions(published)  # only the newest outgoing one is kept
+    assert monthly(kept)[("2025-10", "export")][0] == 20
+    warehouse.rollback(published, kept)
+    assert monthly(published)[("2025-10", "export")][0] == 20
+    # The version rolled back from is kept too, so the rollback can be undone.
+    assert [monthly(v)[("2025-10", "export")][0] for v in warehouse.list_versions(published)] == [
+        30,
+        20,
+    ]
+
+
+def test_export_writes_every_mart_as_parquet(tmp_path: Path, landing: Path) -> None:
+    path = export_file(landing / "export/2025-11", "a.csv", "202511", [("109", "1006", 5)])
+    build = tmp_path / "w.duckdb"
+    load(build, landing, [path], tmp_path / "staging")
+    written = warehouse.export_marts(build, tmp_path / "parquet")
+    names = sorted(p.stem for p in written)
+    assert names == sorted(spec["name"].split(".")[1] for spec in docs.mart_specs(SQL_DIR))
+    con = duckdb.connect()
+    total = con.execute(
+        "select value_usd from read_parquet(?) where flow = 'total'",
+        [str(tmp_path / "parquet" / "trade_monthly.parquet")],
+    ).fetchall()
+    assert total == [(5,)]

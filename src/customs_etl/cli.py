@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import duckdb
 import polars as pl
 import typer
 from rich.console import Console
@@ -98,6 +100,42 @@ def report_command(
 
 
 @app.command()
+def rollback(
+    to: Annotated[
+        str | None, typer.Option(help="Version file name (default: the newest kept version).")
+    ] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="Only list kept versions.")] = False,
+    warehouse_path: WarehouseOption = None,
+) -> None:
+    """Publish an earlier version of the warehouse again (atomically; the current one is kept)."""
+    published = get_settings(warehouse_path=warehouse_path).warehouse_path
+    versions = warehouse.list_versions(published)
+    if list_only or not versions:
+        for version in versions:
+            console.print(version.name)
+        if not versions:
+            errors.print(f"No kept versions of {published}.")
+            raise typer.Exit(0 if list_only else 1)
+        return
+    chosen = versions[0] if to is None else warehouse.versions_dir(published) / to
+    with warehouse.run_lock(published):
+        warehouse.rollback(published, chosen)
+    console.print(f"Published {chosen.name} again as {published}.")
+
+
+@app.command()
+def export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write one Parquet file per mart.")],
+    warehouse_path: WarehouseOption = None,
+) -> None:
+    """Write every mart as Parquet, for tools that read files."""
+    path = get_settings(warehouse_path=warehouse_path).warehouse_path
+    written = warehouse.export_marts(_existing(path), directory)
+    for file in written:
+        console.print(str(file))
+
+
+@app.command()
 def docs() -> None:
     """Regenerate the marts reference in warehouse/README.md from sql/marts/*.yml."""
     from customs_etl import docs as marts_docs
@@ -108,7 +146,7 @@ def docs() -> None:
     console.print(f"{readme}: {'updated' if changed else 'up to date'}")
 
 
-def _run_flow(call) -> None:
+def _run_flow(call: Callable[[], object]) -> None:
     from flows.build_warehouse import RejectedReleasesError
 
     try:
@@ -118,12 +156,16 @@ def _run_flow(call) -> None:
         raise typer.Exit(1) from error
 
 
-def _open_published(warehouse_path: Path | None):
+def _open_published(warehouse_path: Path | None) -> duckdb.DuckDBPyConnection:
     path = get_settings(warehouse_path=warehouse_path).warehouse_path
+    return warehouse.connect(_existing(path), read_only=True)
+
+
+def _existing(path: Path) -> Path:
     if not path.exists():
         errors.print(f"[red]No warehouse at {path}: run `customs-etl run` first.[/red]")
         raise typer.Exit(2)
-    return warehouse.connect(path, read_only=True)
+    return path
 
 
 def _print_half_years(warehouse_path: Path | None, partner: str) -> None:

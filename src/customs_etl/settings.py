@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     # DuckDB resources for the build; the defaults suit a 2-core, small-memory machine.
     duckdb_threads: int = 2
     duckdb_memory_limit: str = "2GB"
+    # Earlier published warehouses kept under warehouse/versions/ for `customs-etl rollback`.
+    keep_versions: int = 5
 
     @property
     def staging_dir(self) -> Path:

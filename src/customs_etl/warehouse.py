@@ -187,15 +187,52 @@ def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, object]) -> None:
     con.execute(f"insert into meta.runs ({columns}) values ({placeholders})", list(run.values()))
 
 
-def publish(build: Path, published: Path) -> dict[str, int]:
-    """Checkpoint, check read-only, then atomically replace the published file."""
+def publish(build: Path, published: Path, keep_versions: int = 5) -> dict[str, int]:
+    """Checkpoint, check read-only, keep the outgoing version, then atomically replace."""
     con = connect(build)
     con.execute("checkpoint")
     con.close()
     counts = check_build(build)
+    _keep_outgoing_version(published, keep_versions)
     os.replace(build, published)
     _fsync_directory(published.parent)
     return counts
+
+
+def versions_dir(published: Path) -> Path:
+    return published.parent / "versions"
+
+
+def list_versions(published: Path) -> list[Path]:
+    """Earlier published versions, newest first."""
+    folder = versions_dir(published)
+    return sorted(folder.glob(f"{published.stem}-*.duckdb"), reverse=True)
+
+
+def rollback(published: Path, version: Path) -> None:
+    """Publish an earlier version again, the same atomic way (the current one is kept too)."""
+    if version.parent != versions_dir(published) or not version.is_file():
+        raise FileNotFoundError(f"{version} is not a kept version of {published}")
+    build = build_path_for(published)
+    build.unlink(missing_ok=True)
+    shutil.copy2(version, build)
+    check_build(build)
+    _keep_outgoing_version(published, keep=len(list_versions(published)) + 1)
+    os.replace(build, published)
+    _fsync_directory(published.parent)
+
+
+def _keep_outgoing_version(published: Path, keep: int) -> None:
+    """A hard link to the file about to be replaced: free, since a published file is never
+    written in place."""
+    if keep <= 0 or not published.exists():
+        return
+    folder = versions_dir(published)
+    folder.mkdir(exist_ok=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    os.link(published, folder / f"{published.stem}-{stamp}.duckdb")
+    for stale in list_versions(published)[keep:]:
+        stale.unlink()
 
 
 def check_build(build: Path) -> dict[str, int]:
@@ -212,6 +249,29 @@ def check_build(build: Path) -> dict[str, int]:
     if empty:
         raise RuntimeError(f"refusing to publish {build}: empty tables {empty}")
     return counts
+
+
+def export_marts(published: Path, directory: Path) -> list[Path]:
+    """One Parquet file per mart table, from a read-only connection of our own."""
+    directory.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect(str(published), read_only=True)
+    try:
+        tables = con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' order by table_name"
+        ).fetchall()
+        written = []
+        for (table,) in tables:
+            target = directory / f"{table}.parquet"
+            con.execute(f"copy marts.{table} to '{_quoted(target)}' (format parquet)")
+            written.append(target)
+    finally:
+        con.close()
+    return written
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def _fsync_directory(directory: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from conftest import FIXTURES, PROJECT_DIR, SAMPLE_LANDING
+from support import FIXTURES, PROJECT_DIR, SAMPLE_LANDING
 
 from flows.build_warehouse import RejectedReleasesError, build_warehouse
 

@@ -1,0 +1,79 @@
+"""A BI tool holding the warehouse open (Superset's duckdb-engine, read-only) through a run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from support import export_file
+
+from flows.build_warehouse import build_warehouse
+
+READER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from sqlalchemy import create_engine, text
+
+    path, stop, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    query = text("select sum(value_usd) from marts.trade_monthly where flow = 'total'")
+    engine = create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    answers, errors = [], []
+    with engine.connect() as connection:  # held open for the whole run, as a dashboard does
+        while not stop.exists():
+            try:
+                answers.append(int(connection.execute(query).scalar()))
+            except Exception as error:  # noqa: BLE001 - every error is a finding here
+                errors.append(repr(error))
+            time.sleep(0.01)
+    engine.dispose()
+    engine = create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    with engine.connect() as connection:
+        after = int(connection.execute(query).scalar())
+    out.write_text(json.dumps({"answers": answers, "errors": errors, "after": after}))
+    """
+)
+
+
+def test_a_superset_style_reader_sees_old_or_new_never_a_mix(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
+    landing = tmp_path / "landing"
+    published = tmp_path / "warehouse" / "customs.duckdb"
+    for month in range(1, 7):
+        export_file(
+            landing / f"export/2024-{month:02d}",
+            "a.csv",
+            f"2024{month:02d}",
+            [("109", "1006", 100)],
+        )
+    build_warehouse(str(landing), str(published))
+    old_total = 600
+    stop, out = tmp_path / "stop", tmp_path / "reader.json"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(published), str(stop), str(out)])
+    try:
+        time.sleep(1.5)  # the reader is connected and answering
+        for month in range(1, 7):
+            export_file(
+                landing / f"import/2024-{month:02d}",
+                "a.csv",
+                f"2024{month:02d}",
+                [("109", "6704", 50)],
+            )
+        summary = build_warehouse(str(landing), str(published))
+        assert summary.published
+        time.sleep(0.5)
+    finally:
+        stop.touch()
+        reader.wait(timeout=60)
+    result = json.loads(out.read_text())
+    assert result["errors"] == []
+    assert len(result["answers"]) > 20
+    assert set(result["answers"]) == {old_total}  # a held connection keeps its snapshot
+    assert result["after"] == old_total + 300  # reconnecting sees the new warehouse

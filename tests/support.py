@@ -1,0 +1,44 @@
+"""Paths and small builders shared by the tests: real files, real DuckDB, no mocks."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from customs_etl import pipeline, warehouse
+from customs_etl.releases import describe_release
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+FIXTURES = PROJECT_DIR / "tests" / "fixtures"
+SAMPLE_LANDING = PROJECT_DIR / "data" / "sample" / "landing"
+SQL_DIR = PROJECT_DIR / "sql"
+SEEDS_DIR = Path(os.environ.get("CUSTOMS_SEEDS_DIR", PROJECT_DIR / "seeds"))
+
+ENGLISH_HEADER = (
+    '"Date of data","Trading partner code","Trading partner","Commodity code","Commodity",'
+    '"Quantity","Unit","Supplimentary Quantity","Supplimentary Unit","US dollar",'
+)
+
+
+def export_file(folder: Path, name: str, period: str, lines: list[tuple[str, str, int]]) -> Path:
+    """An English query export: (partner code, commodity code, value) per line."""
+    rows = [ENGLISH_HEADER] + [
+        f'"{period}","{partner}","x","{code}","x","1","Kilogram","0","-","{value:,}",'
+        for partner, code, value in lines
+    ]
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    return path
+
+
+def load(build: Path, landing: Path, paths: list[Path], staging: Path) -> None:
+    """Stage, load and build marts with the plain functions the flow's tasks call."""
+    con = warehouse.connect(build)
+    warehouse.prepare_schema(con, SQL_DIR)
+    for path in paths:
+        release = describe_release(path, landing_dir=landing)
+        staged = pipeline.stage_release(release, staging, SEEDS_DIR)
+        warehouse.load_release(con, staged.path, staged.record())
+    warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
+    con.close()

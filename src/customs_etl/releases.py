@@ -49,12 +49,15 @@ def discover_release_files(landing_dir: Path) -> list[Path]:
     """Every release file under the landing folder, in a stable order; hidden files are skipped."""
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing folder {landing_dir} does not exist")
+    root = landing_dir.resolve()
     found = [
         path
         for path in landing_dir.rglob("*")
         if path.is_file()
         and path.suffix.lower() in RELEASE_SUFFIXES
         and not any(part.startswith(".") for part in path.relative_to(landing_dir).parts)
+        # A link that leads out of the landing folder is not a file someone dropped here.
+        and path.resolve().is_relative_to(root)
     ]
     return sorted(found)
 

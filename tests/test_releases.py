@@ -1,0 +1,63 @@
+"""Release discovery: checksums, flows from folders, and files that must not get in."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from support import export_file
+
+from customs_etl.errors import UnknownFlowError
+from customs_etl.releases import describe_release, discover_release_files
+
+
+def test_discovery_finds_release_files_in_a_stable_order(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    export_file(landing / "import" / "2025-02", "b.csv", "202502", [("109", "6704", 1)])
+    export_file(landing / "export" / "2025-01", "a.csv", "202501", [("109", "6703", 1)])
+    export_file(landing / "export" / ".partial", "c.csv", "202501", [("109", "6703", 1)])
+    (landing / "export" / "notes.txt").write_text("not a release")
+    found = [p.relative_to(landing).as_posix() for p in discover_release_files(landing)]
+    assert found == ["export/2025-01/a.csv", "import/2025-02/b.csv"]
+
+
+def test_a_release_is_named_by_its_checksum_and_its_flow_by_its_folder(tmp_path: Path) -> None:
+    path = export_file(tmp_path / "l" / "Import" / "x", "f.csv", "202501", [("109", "6704", 2)])
+    release = describe_release(path, landing_dir=tmp_path / "l")
+    assert release.release_id == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (release.flow, release.source_name) == ("import", "Import/x/f.csv")
+    assert release.size_bytes == path.stat().st_size
+
+
+def test_the_same_bytes_under_another_name_are_the_same_release(tmp_path: Path) -> None:
+    a = export_file(tmp_path / "export", "a.csv", "202501", [("109", "6704", 2)])
+    b = tmp_path / "export" / "copy of a.csv"
+    b.write_bytes(a.read_bytes())
+    assert (
+        describe_release(a, landing_dir=tmp_path).release_id
+        == describe_release(b, landing_dir=tmp_path).release_id
+    )
+
+
+def test_an_export_without_a_known_flow_is_refused_with_the_remedy(tmp_path: Path) -> None:
+    path = export_file(tmp_path / "downloads", "f.csv", "202501", [("109", "6704", 2)])
+    with pytest.raises(UnknownFlowError, match=r"--flow import\|export"):
+        describe_release(path, landing_dir=tmp_path)
+    assert describe_release(path, flow="export").source_name == "f.csv"
+
+
+def test_links_out_of_the_landing_folder_and_odd_names_stay_out_of_bounds(tmp_path: Path) -> None:
+    landing = tmp_path / "landing"
+    secret = export_file(tmp_path / "elsewhere", "secret.csv", "202501", [("109", "6704", 9)])
+    (landing / "export").mkdir(parents=True)
+    (landing / "export" / "escape.csv").symlink_to(secret)
+    odd = export_file(landing / "export", "$(rm -rf ~); `x` ..csv", "202501", [("109", "1006", 1)])
+    found = discover_release_files(landing)
+    assert found == [odd]  # the odd name is only a name: it is read, never run
+    assert describe_release(odd, landing_dir=landing).source_name == "export/$(rm -rf ~); `x` ..csv"
+
+
+def test_a_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"landing folder .* does not exist"):
+        discover_release_files(tmp_path / "nope")

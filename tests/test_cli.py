@@ -71,10 +71,10 @@ def test_sql_refuses_to_write(published: Path) -> None:
     assert check.output.splitlines()[1] != "0"
 
 
-def test_report_tells_the_half_year_story(published: Path) -> None:
-    result = runner.invoke(
-        app, ["report", "--partner", "prk", "--period", "2025H1", "--warehouse", str(published)]
-    )
+def test_report_tells_the_half_year_story(published: Path, tmp_path: Path) -> None:
+    arguments = ["report", "--partner", "prk", "--period", "2025H1"]
+    arguments += ["--warehouse", str(published), "--out", str(tmp_path / "reports")]
+    result = runner.invoke(app, arguments)
     assert result.exit_code == 0, result.output
     text = result.output
     assert "H1 2025 (1 of 6 months)" in text

@@ -89,14 +89,23 @@ def report_command(
     partner: Annotated[str, typer.Option(help="ISO 3166 alpha-3 code, e.g. PRK.")] = "PRK",
     period: Annotated[str, typer.Option(help="Half-year, e.g. 2025H1.")] = "2025H1",
     warehouse_path: WarehouseOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the HTML report and PNG (reports/).")
+    ] = None,
 ) -> None:
-    """The article's paragraph from the marts: totals, change on a year earlier, top lines."""
+    """The article's paragraph from the marts, and an HTML report with charts and its PNG."""
+    from customs_etl.report_html import write_html_report  # matplotlib only when reporting
+
     half = report.HalfYear.parse(period)
     con = _open_published(warehouse_path)
     try:
         console.print(report.article(con, partner.upper(), half), highlight=False)
+        out_dir = out or get_settings().project_dir / "reports"
+        files = write_html_report(con, partner.upper(), half, out_dir)
     finally:
         con.close()
+    console.print(str(files.html), highlight=False)
+    console.print(str(files.png), highlight=False)
 
 
 @app.command()

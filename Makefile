@@ -36,6 +36,72 @@ sample: $(STAMP) ## Regenerate the embedded sample (deterministic)
 seeds: $(STAMP) ## Rebuild seeds/ from GACC's code lists in ../shared/reference/gacc
 	$(VENV)/bin/python scripts/build_seeds.py --shared ../shared/reference/gacc
 
+# Scheduling on this machine: a Prefect server on loopback (SQLite under PREFECT_HOME), the
+# `customs` process work pool, the deployments of prefect.yaml and a worker, in the background.
+# PIDs and logs in $(SERVE_DIR); `make stop` ends exactly those processes.
+PREFECT_PORT ?= 4200
+PREFECT_LOCAL_API = http://127.0.0.1:$(PREFECT_PORT)/api
+SERVE_DIR = $(PREFECT_HOME)/serve
+PREFECT := $(VENV)/bin/prefect
+# Start a command in its own session (no terminal signals), output to log $1; prints its PID.
+# Not `cmd &`: a shell starts that ignoring SIGINT, and the worker stops on SIGINT.
+DETACH = $(VENV)/bin/python -c 'import signal, subprocess, sys; \
+	signal.signal(signal.SIGINT, signal.SIG_DFL); \
+	print(subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL, stdout=open(sys.argv[1], "w"), \
+	stderr=subprocess.STDOUT, start_new_session=True).pid)'
+# Shell: is the process named in PID file $1 alive and a Prefect process (not a reused PID)?
+OURS = ours() { pid=$$(cat "$$1" 2>/dev/null) && kill -0 "$$pid" 2>/dev/null \
+	&& ps -o args= -p "$$pid" 2>/dev/null | grep -q prefect; }
+
+.PHONY: serve stop
+
+serve: $(STAMP) ## Start a local Prefect server, deploy prefect.yaml, start a worker (make stop)
+	@mkdir -p $(SERVE_DIR)
+	@$(OURS); export PREFECT_API_URL=$(PREFECT_LOCAL_API); \
+	if ours $(SERVE_DIR)/server.pid; then \
+		echo "Prefect server already running (pid $$pid) at $$PREFECT_API_URL"; \
+	else \
+		$(VENV)/bin/python -c 'import socket; s = socket.socket(); \
+			s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); \
+			s.bind(("127.0.0.1", $(PREFECT_PORT)))' 2>/dev/null \
+		|| { echo "Port $(PREFECT_PORT) is taken by another process;" \
+			"try make serve PREFECT_PORT=4300" >&2; exit 1; }; \
+		$(DETACH) $(SERVE_DIR)/server.log $(PREFECT) server start \
+			--host 127.0.0.1 --port $(PREFECT_PORT) > $(SERVE_DIR)/server.pid || exit 1; \
+		echo "Started a Prefect server (pid $$(cat $(SERVE_DIR)/server.pid))" \
+			"at $$PREFECT_API_URL, log $(SERVE_DIR)/server.log"; \
+	fi; \
+	for i in $$(seq 120); do \
+		$(VENV)/bin/python -c 'import sys, httpx; \
+			httpx.get(sys.argv[1] + "/health", timeout=2).raise_for_status()' \
+			$$PREFECT_API_URL 2>/dev/null && break; \
+		[ $$i -lt 120 ] || { echo "No healthy server; see $(SERVE_DIR)/server.log" >&2; exit 1; }; \
+		sleep 1; \
+	done; \
+	$(PREFECT) work-pool inspect customs > /dev/null 2>&1 \
+		|| $(PREFECT) work-pool create customs --type process; \
+	$(PREFECT) work-pool set-concurrency-limit customs 1 \
+	&& $(PREFECT) deploy --all --prefect-file prefect.yaml --no-prompt \
+	&& if ours $(SERVE_DIR)/worker.pid; then \
+		echo "Worker already running (pid $$pid), log $(SERVE_DIR)/worker.log"; \
+	else \
+		$(DETACH) $(SERVE_DIR)/worker.log $(PREFECT) worker start --pool customs \
+			--limit 1 --install-policy never > $(SERVE_DIR)/worker.pid || exit 1; \
+		echo "Started a worker on pool customs (pid $$(cat $(SERVE_DIR)/worker.pid))," \
+			"log $(SERVE_DIR)/worker.log"; \
+	fi
+
+stop: ## End the worker and server that make serve started (and nothing else)
+	@$(OURS); for name in worker server; do \
+		if ours $(SERVE_DIR)/$$name.pid; then \
+			kill -TERM $$pid; \
+			for _ in $$(seq 30); do kill -0 $$pid 2>/dev/null || break; sleep 1; done; \
+			kill -0 $$pid 2>/dev/null && kill -9 -$$pid; \
+			echo "Stopped the $$name (pid $$pid)"; \
+		fi; \
+		rm -f $(SERVE_DIR)/$$name.pid; \
+	done
+
 clean: ## Remove the environment, built warehouse and caches (never the sample or seeds)
 	rm -rf $(VENV) $(TOOLS) .prefect .customs .pytest_cache .ruff_cache
 	rm -f warehouse/*.duckdb warehouse/.*.build warehouse/.*.lock warehouse/*.wal

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from customs_etl.releases import (
     sha256_file,
 )
 from customs_etl.settings import Settings, get_settings
+from flows.artifacts import publish_run_artifacts
 
 
 @dataclass
@@ -144,8 +146,16 @@ def build_warehouse(
     warehouse_path: str | None = None,
     files: list[str] | None = None,
     trade_flow: TradeFlow | None = None,
+    period_from: str | None = None,
+    period_to: str | None = None,
 ) -> RunSummary:
-    """Load every new release from the landing folder (or the given files) and publish."""
+    """Load every new release from the landing folder (or the given files) and publish.
+
+    `period_from`/`period_to` (YYYY-MM, inclusive; a backfill) keep only the files under a
+    `YYYY-MM` folder in that range (`<flow>/<YYYY-MM>/<file>`); other files are left out."""
+    for bound in (period_from, period_to):
+        if bound is not None and not _MONTH.fullmatch(bound):
+            raise ValueError(f"period {bound!r}: expected a month as YYYY-MM")
     settings = get_settings(landing_dir=landing_dir, warehouse_path=warehouse_path)
     published = settings.warehouse_path
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -154,6 +164,8 @@ def build_warehouse(
         paths = [Path(f) for f in files] if files is not None else None
         landing = None if paths is not None else settings.landing_dir
         releases, unusable = discover_releases(landing, paths, trade_flow)
+        if period_from or period_to:
+            releases, unusable = _within(releases, unusable, period_from, period_to)
         summary.releases_seen = len(releases) + len(unusable)
         summary.rejected |= {str(path): error.message() for path, error in unusable.items()}
         already = warehouse.loaded_release_ids(published)
@@ -162,9 +174,34 @@ def build_warehouse(
         if new or unusable:
             _load_and_publish(new, unusable, settings, summary, started)
     print(summary.text())
+    if summary.published:
+        publish_run_artifacts(summary, published)
     if summary.rejected:
         raise RejectedReleasesError(summary.text())
     return summary
+
+
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _within(
+    releases: list[ReleaseFile],
+    unusable: dict[Path, ReleaseError],
+    period_from: str | None,
+    period_to: str | None,
+) -> tuple[list[ReleaseFile], dict[Path, ReleaseError]]:
+    """The files whose innermost `YYYY-MM` folder is in the range (bounds inclusive)."""
+
+    def keep(relative: str) -> bool:
+        months = [part for part in Path(relative).parts[:-1] if _MONTH.fullmatch(part)]
+        month = months[-1] if months else None
+        return month is not None and (period_from or month) <= month <= (period_to or month)
+
+    kept = [r for r in releases if keep(r.source_name)]
+    kept_unusable = {path: e for path, e in unusable.items() if keep(e.file)}
+    left_out = len(releases) + len(unusable) - len(kept) - len(kept_unusable)
+    print(f"Periods {period_from or '...'} to {period_to or '...'}: {left_out} file(s) left out.")
+    return kept, kept_unusable
 
 
 def _load_and_publish(

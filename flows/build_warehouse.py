@@ -13,7 +13,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
-from customs_etl import pipeline, warehouse
+from customs_etl import pipeline, quarantine, warehouse
 from customs_etl.errors import ReleaseError
 from customs_etl.releases import (
     ReleaseFile,
@@ -36,6 +36,8 @@ class RunSummary:
     rejected: dict[str, str] = field(default_factory=dict)
     rows_loaded: int = 0
     published: bool = False
+    data_docs: str | None = None
+    quarantine_dir: str | None = None
 
     def text(self) -> str:
         lines = [
@@ -43,7 +45,11 @@ class RunSummary:
             f"({self.rows_loaded:,} rows), {len(self.skipped)} already loaded, "
             f"{len(self.rejected)} rejected."
         ]
-        lines += [f"  rejected {name}: {why}" for name, why in self.rejected.items()]
+        lines += [f"  quarantined {name}: {why}" for name, why in self.rejected.items()]
+        if self.rejected:
+            lines.append(f"Quarantine reports: {self.quarantine_dir}")
+        if self.data_docs:
+            lines.append(f"Data Docs: {Path(self.data_docs).as_uri()}")
         lines.append(
             f"Published {self.warehouse_path}." if self.published else "Warehouse unchanged."
         )
@@ -94,10 +100,21 @@ def stage_release(release: ReleaseFile, settings: Settings) -> pipeline.StagedRe
 
 
 @task(name="validate-release", cache_policy=NO_CACHE)
-def validate_release(staged: pipeline.StagedRelease, settings: Settings) -> str | None:
-    """None when the batch passes; otherwise what a person needs to fix it."""
+def validate_release(
+    staged: pipeline.StagedRelease, settings: Settings
+) -> list[quarantine.Finding]:
+    """Nothing when the batch passes; otherwise what a person needs to fix it."""
     outcome = pipeline.validate_staged(staged, settings.seeds_dir, settings.expectations_dir)
-    return None if outcome.success else outcome.summary()
+    return [] if outcome.success else quarantine.from_validation(outcome)
+
+
+@task(name="build-data-docs", cache_policy=NO_CACHE)
+def build_data_docs(settings: Settings) -> Path:
+    from customs_etl.validation import build_data_docs as build
+
+    index = build(settings.expectations_dir)
+    get_run_logger().info("Data Docs of this run's validations: %s", index.as_uri())
+    return index
 
 
 @task(name="load-release", cache_policy=NO_CACHE)
@@ -111,14 +128,22 @@ def load_release(staged: pipeline.StagedRelease, build: Path, settings: Settings
     return rows
 
 
-@task(name="record-rejection", cache_policy=NO_CACHE)
-def record_rejection(build: Path, record: warehouse.ReleaseRecord) -> None:
+@task(name="quarantine-release", cache_policy=NO_CACHE)
+def quarantine_release(
+    build: Path,
+    record: warehouse.ReleaseRecord,
+    report: quarantine.QuarantineReport,
+    settings: Settings,
+) -> Path:
+    """Refuse a release: its file stays as received, the registry and a report say why."""
     con = warehouse.connect(build)
     try:
         warehouse.record_release(con, record)
     finally:
         con.close()
-    get_run_logger().error("Rejected %s: %s", record.source_name, record.error)
+    markdown = quarantine.write_report(settings.quarantine_dir, report)
+    get_run_logger().error("Quarantined %s (report %s)", report.summary(), markdown)
+    return markdown
 
 
 @task(name="build-marts", cache_policy=NO_CACHE)
@@ -159,7 +184,11 @@ def build_warehouse(
     settings = get_settings(landing_dir=landing_dir, warehouse_path=warehouse_path)
     published = settings.warehouse_path
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    summary = RunSummary(run_id=str(uuid.uuid4()), warehouse_path=str(published))
+    summary = RunSummary(
+        run_id=str(uuid.uuid4()),
+        warehouse_path=str(published),
+        quarantine_dir=str(settings.quarantine_dir),
+    )
     with warehouse.run_lock(published):
         paths = [Path(f) for f in files] if files is not None else None
         landing = None if paths is not None else settings.landing_dir
@@ -204,6 +233,12 @@ def _within(
     return kept, kept_unusable
 
 
+def clear_validation_results(expectations_dir: Path) -> None:
+    from customs_etl.validation import clear_results
+
+    clear_results(expectations_dir)
+
+
 def _load_and_publish(
     new: list[ReleaseFile],
     unusable: dict[Path, ReleaseError],
@@ -216,14 +251,18 @@ def _load_and_publish(
     warehouse.prepare_schema(con, settings.sql_dir)
     con.close()
     for path, error in unusable.items():
-        record_rejection(
-            build,
-            pipeline.rejected_record(
-                sha256_file(path), error.file, path.stat().st_size, error.message()
-            ),
+        release_id = sha256_file(path)
+        record = pipeline.rejected_record(
+            release_id, error.file, path.stat().st_size, error.message()
         )
+        report = quarantine.new_report(
+            release_id, error.file, path, "extract", quarantine.from_release_error(error)
+        )
+        quarantine_release(build, record, report, settings)
+    clear_validation_results(settings.expectations_dir)
     for release in new:
         _stage_validate_load(release, build, settings, summary)
+    summary.data_docs = str(build_data_docs(settings))
     if not summary.loaded:
         # Nothing new passed: keep the published warehouse exactly as it is.
         warehouse.build_path_for(settings.warehouse_path).unlink(missing_ok=True)
@@ -241,23 +280,38 @@ def _stage_validate_load(
             refresh_cache=not pipeline.staged_path(settings.staging_dir, release).exists()
         )(release, settings)
     except ReleaseError as error:
-        _reject(build, release, error.message(), summary)
+        _reject(
+            build, release, "transform", quarantine.from_release_error(error), settings, summary
+        )
         return
-    problem = validate_release(staged, settings)
-    if problem:
-        _reject(build, release, problem, summary)
+    findings = validate_release(staged, settings)
+    if findings:
+        _reject(build, release, "validate", findings, settings, summary)
         return
-    summary.rows_loaded += load_release(staged, build, settings)
+    try:
+        summary.rows_loaded += load_release(staged, build, settings)
+    except ReleaseError as error:
+        _reject(build, release, "load", quarantine.from_release_error(error), settings, summary)
+        return
     summary.loaded.append(release.source_name)
 
 
-def _reject(build: Path, release: ReleaseFile, why: str, summary: RunSummary) -> None:
-    record_rejection(
-        build,
-        pipeline.rejected_record(
-            release.release_id, release.source_name, release.size_bytes, why, release.flow
-        ),
+def _reject(
+    build: Path,
+    release: ReleaseFile,
+    stage: str,
+    findings: list[quarantine.Finding],
+    settings: Settings,
+    summary: RunSummary,
+) -> None:
+    why = "; ".join(f.message for f in findings)
+    record = pipeline.rejected_record(
+        release.release_id, release.source_name, release.size_bytes, why, release.flow
     )
+    report = quarantine.new_report(
+        release.release_id, release.source_name, release.path, stage, findings
+    )
+    quarantine_release(build, record, report, settings)
     summary.rejected[release.source_name] = why
 
 

@@ -109,6 +109,30 @@ def report_command(
 
 
 @app.command()
+def status(warehouse_path: WarehouseOption = None) -> None:
+    """What the published warehouse holds, and which releases are quarantined and why."""
+    from customs_etl import quarantine
+
+    settings = get_settings(warehouse_path=warehouse_path)
+    loaded: dict[str, str] = {}
+    if settings.warehouse_path.exists():
+        con = warehouse.connect(settings.warehouse_path, read_only=True)
+        try:
+            console.print(warehouse.describe(con))
+            loaded = warehouse.loaded_source_names(con)
+        finally:
+            con.close()
+    else:
+        console.print(f"No warehouse published at {settings.warehouse_path} yet.")
+    reports = quarantine.read_reports(settings.quarantine_dir)
+    open_reports = [r for r in reports if loaded.get(r.source_name, "") <= r.quarantined_at]
+    console.print(f"\n{len(open_reports)} release(s) quarantined:")
+    for entry in open_reports:
+        console.print(f"  {entry.summary()}", highlight=False)
+        console.print(f"    report: {settings.quarantine_dir / entry.release_id}.md")
+
+
+@app.command()
 def rollback(
     to: Annotated[
         str | None, typer.Option(help="Version file name (default: the newest kept version).")

@@ -6,6 +6,7 @@ does not parse rejects the whole file with the row and field named.
 
 from __future__ import annotations
 
+import codecs
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import polars as pl
 
 from customs_etl.errors import ReleaseError
+from customs_etl.preliminary import detect_challenge_or_error
 
 # Header of each dialect -> staging column. English spellings are GACC's own ("Supplimentary").
 _ENGLISH_COLUMNS = {
@@ -96,24 +98,48 @@ def parse_detailed_export(path: Path, display_name: str | None = None) -> Parsed
 
 
 def _read_csv_text(path: Path, name: str) -> tuple[pl.DataFrame, str]:
-    """UTF-8 (with or without BOM) is read straight from disk; anything else is GB18030."""
+    """UTF-8 (with or without BOM) or GB18030, decoded strictly: a wrong byte is an error."""
     data = path.read_bytes()
     if not data.strip():
         raise ReleaseError(name, "the file is empty", expected="a CSV header and data rows")
-    try:
-        text, encoding = data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        try:
-            text, encoding = data.decode("gb18030"), "gb18030"
-        except UnicodeDecodeError as error:
-            raise ReleaseError(
-                name, "the file is neither UTF-8 nor GB18030 text", expected="a CSV export"
-            ) from error
+    if reason := detect_challenge_or_error(data[:65536], None):
+        raise ReleaseError(name, f"this is not a CSV export: {reason}", expected="a CSV export")
+    text, encoding = _decode(data, name)
     try:
         frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
     except pl.exceptions.PolarsError as error:
-        raise ReleaseError(name, f"not a well-formed CSV file ({error})") from error
+        raise ReleaseError(
+            name,
+            "the file is not well-formed CSV: cut off in the middle of a row or badly quoted "
+            f"({_first_cause(error)})",
+            expected="complete rows of quoted fields",
+        ) from error
     return frame, encoding
+
+
+def _decode(data: bytes, name: str) -> tuple[str, str]:
+    if data.startswith(codecs.BOM_UTF8):
+        try:
+            return data.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError as error:
+            raise ReleaseError(
+                name,
+                "the file declares UTF-8 (it starts with a byte-order mark) but is not UTF-8",
+                expected="UTF-8 text after the mark, or GB18030 without it",
+            ) from error
+    for encoding in ("utf-8", "gb18030"):
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    raise ReleaseError(name, "the file is neither UTF-8 nor GB18030 text", expected="a CSV export")
+
+
+def _first_cause(error: Exception) -> str:
+    """Polars' own sentence about the fault, without its generic advice."""
+    text = str(error)
+    cause = text.split("Original error:", 1)[-1].strip().strip("`").strip()
+    return cause.splitlines()[-1].strip("`") if cause else text.splitlines()[0]
 
 
 def _detect_dialect(columns: list[str], name: str) -> tuple[str, dict[str, str]]:
@@ -134,7 +160,7 @@ def _value_column(columns: list[str], name: str) -> tuple[str, str]:
     if len(present) != 1:
         raise ReleaseError(
             name,
-            "exactly one value column is needed",
+            "exactly one value column is needed (one currency per file)",
             expected="one of " + ", ".join(repr(c) for c in _VALUE_COLUMNS),
             found=present or None,
         )

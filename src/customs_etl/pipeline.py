@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from customs_etl import seeds
+from customs_etl.errors import ReleaseError
 from customs_etl.parsing import parse_detailed_export
-from customs_etl.releases import ReleaseFile
+from customs_etl.releases import ReleaseFile, period_named_in
 from customs_etl.transform import release_hs_level, release_period, to_canonical
 from customs_etl.warehouse import ReleaseRecord
 
@@ -65,6 +66,7 @@ def stage_release(release: ReleaseFile, staging_dir: Path, seeds_dir: Path) -> S
     parsed = parse_detailed_export(release.path, release.source_name)
     canonical = to_canonical(parsed.frame, release, seeds.partners(seeds_dir))
     period = release_period(canonical, release.source_name)
+    _check_period_matches_name(period, release.source_name)
     hs_level = release_hs_level(canonical, release.source_name)
     target = staged_path(staging_dir, release)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -82,6 +84,18 @@ def stage_release(release: ReleaseFile, staging_dir: Path, seeds_dir: Path) -> S
         row_count=canonical.height,
         value_total=int(canonical["value"].sum()),
     )
+
+
+def _check_period_matches_name(period: dt.date, source_name: str) -> None:
+    named = period_named_in(source_name)
+    if named is not None and named != period:
+        raise ReleaseError(
+            source_name,
+            "the file's rows are for another month than its name or folder says",
+            field="period",
+            expected=named.strftime("%Y-%m"),
+            found=period.strftime("%Y-%m"),
+        )
 
 
 def read_staged(staged: StagedRelease) -> pl.DataFrame:

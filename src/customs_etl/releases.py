@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -43,6 +45,22 @@ def flow_from_path(relative: Path) -> TradeFlow | None:
     """The flow named by a folder of the landing path (`import/...` or `export/...`), if any."""
     named = [part for part in relative.parts[:-1] if part.lower() in TRADE_FLOWS]
     return named[-1].lower() if named else None  # type: ignore[return-value]
+
+
+_FOLDER_MONTH = re.compile(r"((?:19|20)\d{2})-(0[1-9]|1[0-2])")
+_NAME_MONTH = re.compile(r"(?:^|[_\-. ])((?:19|20)\d{2})-?(0[1-9]|1[0-2])(?=$|[_\-. ])")
+
+
+def period_named_in(source_name: str) -> dt.date | None:
+    """The month a landing path names: its innermost `YYYY-MM` folder, else a `YYYYMM` or
+    `YYYY-MM` token in the file name. A file's rows must agree with it."""
+    parts = Path(source_name).parts
+    for folder in reversed(parts[:-1]):
+        if match := _FOLDER_MONTH.fullmatch(folder):
+            return dt.date(int(match[1]), int(match[2]), 1)
+    if match := _NAME_MONTH.search(Path(parts[-1]).stem if parts else ""):
+        return dt.date(int(match[1]), int(match[2]), 1)
+    return None
 
 
 def discover_release_files(landing_dir: Path) -> list[Path]:

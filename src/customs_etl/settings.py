@@ -35,8 +35,9 @@ class Settings(BaseSettings):
         return self.work_dir / "staging"
 
     @property
-    def build_dir(self) -> Path:
-        return self.work_dir / "build"
+    def quarantine_dir(self) -> Path:
+        """Reports on refused releases, beside the warehouse they were kept out of."""
+        return self.warehouse_path.parent / "quarantine"
 
 
 def get_settings(**overrides: object) -> Settings:

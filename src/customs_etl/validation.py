@@ -12,6 +12,7 @@ import functools
 import math
 import os
 import re
+import shutil
 import threading
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -24,8 +25,10 @@ if TYPE_CHECKING:
     import pandas as pd
     from great_expectations import ExpectationSuite, ValidationDefinition
     from great_expectations.core import ExpectationValidationResult
+    from great_expectations.data_context import AbstractDataContext
 
 SUITE = "detailed_trade"
+DATA_DOCS_INDEX = Path("uncommitted") / "data_docs" / "local_site" / "index.html"
 ROW_ID = "source_row"
 SAMPLE_SIZE = 5
 # SUMMARY carries a few offending values and their index labels, which are row positions in
@@ -111,17 +114,35 @@ def validate_detailed_trade(
     )
 
 
+def build_data_docs(context_dir: Path) -> Path:
+    """Render the stored validation results as a static site; returns its index page."""
+    context = _context(Path(context_dir).resolve())
+    with _RUN_LOCK:
+        context.build_data_docs()
+    return Path(context_dir) / DATA_DOCS_INDEX
+
+
+def clear_results(context_dir: Path) -> None:
+    """Forget earlier runs' results, so the Data Docs show the run about to validate."""
+    shutil.rmtree(Path(context_dir) / "uncommitted" / "validations", ignore_errors=True)
+    shutil.rmtree(Path(context_dir) / "uncommitted" / "data_docs", ignore_errors=True)
+
+
 @functools.lru_cache(maxsize=4)
-def _load(context_dir: Path) -> tuple[ValidationDefinition, tuple[str, ...]]:
-    """The stored validation definition and the columns its suite reads, once per process."""
+def _context(context_dir: Path) -> AbstractDataContext:
     if not (context_dir / "great_expectations.yml").is_file():
         # get_context would quietly scaffold an empty project there instead.
         raise FileNotFoundError(f"no Great Expectations project at {context_dir}")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
     import great_expectations as gx
 
-    context = gx.get_context(mode="file", context_root_dir=context_dir)
-    definition = context.validation_definitions.get(SUITE)
+    return gx.get_context(mode="file", context_root_dir=context_dir)
+
+
+@functools.lru_cache(maxsize=4)
+def _load(context_dir: Path) -> tuple[ValidationDefinition, tuple[str, ...]]:
+    """The stored validation definition and the columns its suite reads, once per process."""
+    definition = _context(context_dir).validation_definitions.get(SUITE)
     return definition, _suite_columns(definition.suite)
 
 

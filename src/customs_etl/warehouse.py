@@ -20,6 +20,7 @@ from pathlib import Path
 import duckdb
 
 from customs_etl import models
+from customs_etl.errors import ReleaseError
 
 # Checked on the build database before it may replace the published one.
 PUBLICATION_CHECKS = ("marts.trade_monthly", "marts.trade_half_year", "meta.releases")
@@ -150,7 +151,10 @@ def record_release(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> Non
 
 
 def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRecord) -> int:
-    """Replace a release's rows as a unit, in one transaction with its registry entry."""
+    """Replace a release's rows as a unit, in one transaction with its registry entry.
+
+    Rows that another current release already delivered (the same grain in a different file)
+    would be counted twice: the release is refused and nothing of it stays."""
     con.execute("begin transaction")
     try:
         con.execute("delete from core.trade_detailed where release_id = ?", [record.release_id])
@@ -161,12 +165,56 @@ def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRe
             """,
             [str(staged)],
         )
+        _refuse_duplicated_grain(con, record)
         record_release(con, record)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     return record.row_count or 0
+
+
+_DUPLICATED_GRAIN = """
+with current_others as (
+    select release_id, source_name
+    from (
+        select release_id, source_name, row_number() over (
+            partition by flow, source_name order by received_at desc, release_id desc
+        ) as vintage_rank
+        from meta.releases
+        where status = 'loaded' and kind = 'detailed_export'
+    )
+    where vintage_rank = 1 and source_name <> $source_name
+)
+select other.source_name, count(*) as rows, min(new.source_row) as first_row
+from core.trade_detailed as new
+inner join core.trade_detailed as old
+    on old.period = new.period and old.flow = new.flow and old.partner_code = new.partner_code
+   and old.hs_code = new.hs_code and old.currency = new.currency
+   and old.customs_regime_code is not distinct from new.customs_regime_code
+   and old.registration_place_code is not distinct from new.registration_place_code
+inner join current_others as other on other.release_id = old.release_id
+where new.release_id = $release_id
+group by other.source_name
+order by rows desc
+limit 1
+"""
+
+
+def _refuse_duplicated_grain(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> None:
+    clash = con.execute(
+        _DUPLICATED_GRAIN, {"release_id": record.release_id, "source_name": record.source_name}
+    ).fetchone()
+    if clash:
+        other, rows, first_row = clash
+        raise ReleaseError(
+            record.source_name,
+            f"{rows} row(s) repeat rows already delivered by {other} "
+            "(same month, flow, partner, commodity, regime and place); adding both would count "
+            "them twice",
+            row=first_row,
+            expected="each row of a month in one file only (a revision keeps the file's name)",
+        )
 
 
 def build_models(con: duckdb.DuckDBPyConnection, sql_dir: Path, seeds_dir: Path) -> list[str]:
@@ -249,6 +297,33 @@ def check_build(build: Path) -> dict[str, int]:
     if empty:
         raise RuntimeError(f"refusing to publish {build}: empty tables {empty}")
     return counts
+
+
+def describe(con: duckdb.DuckDBPyConnection) -> str:
+    """Data as of: the latest month per flow, the releases behind it and the last run."""
+    months = con.execute(
+        "select flow, strftime(max(period), '%Y-%m') from marts.trade_monthly "
+        "where flow <> 'total' group by flow order by flow"
+    ).fetchall()
+    [(count, received, finished)] = con.execute(
+        "select count(*), strftime(max(received_at), '%Y-%m-%d %H:%M'), "
+        "(select strftime(max(finished_at), '%Y-%m-%d %H:%M') from meta.runs) "
+        "from meta.releases where status = 'loaded'"
+    ).fetchall()
+    latest = ", ".join(f"{flow} {month}" for flow, month in months) or "no data"
+    return (
+        f"Data as of: {latest}; {count} release file(s) loaded, the latest received "
+        f"{received} UTC; last run finished {finished} UTC."
+    )
+
+
+def loaded_source_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """source_name -> when its latest loaded vintage was received (ISO text, UTC)."""
+    rows = con.execute(
+        "select source_name, strftime(max(received_at), '%Y-%m-%dT%H:%M:%S') "
+        "from meta.releases where status = 'loaded' group by source_name"
+    ).fetchall()
+    return dict(rows)
 
 
 def export_marts(published: Path, directory: Path) -> list[Path]:

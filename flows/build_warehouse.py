@@ -117,15 +117,26 @@ def build_data_docs(settings: Settings) -> Path:
     return index
 
 
-@task(name="load-release", cache_policy=NO_CACHE)
-def load_release(staged: pipeline.StagedRelease, build: Path, settings: Settings) -> int:
+@task(name="load-releases", cache_policy=NO_CACHE)
+def load_releases(
+    batch: list[pipeline.StagedRelease], build: Path, settings: Settings
+) -> dict[str, int | ReleaseError]:
+    """Each release in its own transaction, over one connection: rows loaded, or why not."""
+    outcomes: dict[str, int | ReleaseError] = {}
     con = warehouse.connect(build, threads=settings.duckdb_threads)
     try:
-        rows = warehouse.load_release(con, staged.path, staged.record())
+        for staged in batch:
+            try:
+                outcomes[staged.release.release_id] = warehouse.load_release(
+                    con, staged.path, staged.record()
+                )
+            except ReleaseError as error:
+                outcomes[staged.release.release_id] = error
     finally:
         con.close()
-    get_run_logger().info("Loaded %s: %d rows", staged.release.source_name, rows)
-    return rows
+    rows = sum(v for v in outcomes.values() if isinstance(v, int))
+    get_run_logger().info("Loaded %d release(s): %d rows", len(batch), rows)
+    return outcomes
 
 
 @task(name="quarantine-release", cache_policy=NO_CACHE)
@@ -260,8 +271,20 @@ def _load_and_publish(
         )
         quarantine_release(build, record, report, settings)
     clear_validation_results(settings.expectations_dir)
-    for release in new:
-        _stage_validate_load(release, build, settings, summary)
+    passed = [
+        staged
+        for release in new
+        if (staged := _stage_and_validate(release, build, settings, summary)) is not None
+    ]
+    outcomes = load_releases(passed, build, settings)
+    for staged in passed:
+        outcome = outcomes[staged.release.release_id]
+        if isinstance(outcome, ReleaseError):
+            findings = quarantine.from_release_error(outcome)
+            _reject(build, staged.release, "load", findings, settings, summary)
+        else:
+            summary.rows_loaded += outcome
+            summary.loaded.append(staged.release.source_name)
     summary.data_docs = str(build_data_docs(settings))
     if not summary.loaded:
         # Nothing new passed: keep the published warehouse exactly as it is.
@@ -272,28 +295,23 @@ def _load_and_publish(
     summary.published = True
 
 
-def _stage_validate_load(
+def _stage_and_validate(
     release: ReleaseFile, build: Path, settings: Settings, summary: RunSummary
-) -> None:
+) -> pipeline.StagedRelease | None:
+    """The staged release when it passed; None when it was quarantined."""
     try:
         staged = stage_release.with_options(
             refresh_cache=not pipeline.staged_path(settings.staging_dir, release).exists()
         )(release, settings)
     except ReleaseError as error:
-        _reject(
-            build, release, "transform", quarantine.from_release_error(error), settings, summary
-        )
-        return
+        findings = quarantine.from_release_error(error)
+        _reject(build, release, "transform", findings, settings, summary)
+        return None
     findings = validate_release(staged, settings)
     if findings:
         _reject(build, release, "validate", findings, settings, summary)
-        return
-    try:
-        summary.rows_loaded += load_release(staged, build, settings)
-    except ReleaseError as error:
-        _reject(build, release, "load", quarantine.from_release_error(error), settings, summary)
-        return
-    summary.loaded.append(release.source_name)
+        return None
+    return staged
 
 
 def _reject(

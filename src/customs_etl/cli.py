@@ -218,13 +218,17 @@ def _print_frame(frame: pl.DataFrame, output: OutputFormat) -> None:
         sys.stdout.write(frame.write_json() + "\n")
     else:
         table = Table(*frame.columns)
-        for row in frame.iter_rows():
-            table.add_row(*("" if v is None else _cell(v) for v in row))
-        console.print(table)
+        for row in frame.iter_rows(named=True):
+            table.add_row(*("" if v is None else _cell(k, v) for k, v in row.items()))
+        # Wide enough for the marts' columns even when the output is piped (80 by default).
+        Console(width=max(console.width, 180)).print(table)
 
 
-def _cell(value: object) -> str:
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+def _cell(column: str, value: object) -> str:
+    """Money with thousands separators; years and codes as they are."""
+    if isinstance(value, int) and not isinstance(value, bool) and "value" in column:
+        return f"{value:,}"
+    return str(value)
 
 
 def _text(path: Path | None) -> str | None:

@@ -91,3 +91,21 @@ def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["sql", "select 1", "--warehouse", str(tmp_path / "none.duckdb")])
     assert result.exit_code == 2
     assert "run `customs-etl run` first" in result.output
+
+
+def test_shell_answers_queries_and_refuses_writes(published: Path) -> None:
+    statements = (
+        "select sum(value_usd) as value_usd from marts.trade_monthly\nwhere flow = 'total';\n"
+    )
+    statements += "drop table marts.trade_monthly;\n"
+    result = runner.invoke(app, ["shell", "--warehouse", str(published)], input=statements)
+    assert result.exit_code == 0, result.output
+    assert "2,320" in result.output  # 1,000 + 800 exports, 320 + 200 imports
+    assert "read-only mode" in result.output
+
+
+def test_export_writes_parquet_files(published: Path, tmp_path: Path) -> None:
+    arguments = ["export", str(tmp_path / "out"), "--format", "parquet"]
+    result = runner.invoke(app, [*arguments, "--warehouse", str(published)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "trade_half_year.parquet").stat().st_size > 0

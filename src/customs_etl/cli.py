@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -84,6 +85,37 @@ def sql(
     _print_frame(frame, output)
 
 
+@app.command()
+def shell(warehouse_path: WarehouseOption = None) -> None:
+    """Interactive read-only SQL on the published warehouse (end a statement with ';')."""
+    con = _open_published(warehouse_path)
+    console.print("Read-only SQL on the marts; `.tables` lists them, Ctrl-D ends.")
+    buffer = ""
+    try:
+        while True:
+            try:
+                line = input("customs> " if not buffer else "    ...> ")
+            except EOFError:
+                break
+            buffer = f"{buffer}\n{line}".strip()
+            if buffer == ".tables":
+                buffer = (
+                    "select table_schema, table_name from information_schema.tables order by 1, 2;"
+                )
+            if buffer.endswith(";"):
+                _run_interactive(con, buffer)
+                buffer = ""
+    finally:
+        con.close()
+
+
+def _run_interactive(con: duckdb.DuckDBPyConnection, statement: str) -> None:
+    try:
+        _print_frame(con.execute(statement).pl(), OutputFormat.table)
+    except duckdb.Error as error:
+        errors.print(f"[red]{error}[/red]")
+
+
 @app.command(name="report")
 def report_command(
     partner: Annotated[str, typer.Option(help="ISO 3166 alpha-3 code, e.g. PRK.")] = "PRK",
@@ -156,9 +188,14 @@ def rollback(
     console.print(f"Published {chosen.name} again as {published}.")
 
 
+class ExportFormat(StrEnum):
+    parquet = "parquet"
+
+
 @app.command()
 def export(
     directory: Annotated[Path, typer.Argument(help="Folder to write one Parquet file per mart.")],
+    file_format: Annotated[ExportFormat, typer.Option("--format")] = ExportFormat.parquet,
     warehouse_path: WarehouseOption = None,
 ) -> None:
     """Write every mart as Parquet, for tools that read files."""
@@ -226,8 +263,9 @@ def _print_frame(frame: pl.DataFrame, output: OutputFormat) -> None:
 
 def _cell(column: str, value: object) -> str:
     """Money with thousands separators; years and codes as they are."""
-    if isinstance(value, int) and not isinstance(value, bool) and "value" in column:
-        return f"{value:,}"
+    whole = isinstance(value, int | Decimal) and not isinstance(value, bool)
+    if whole and "value" in column and value == int(value):  # type: ignore[arg-type]
+        return f"{int(value):,}"  # type: ignore[arg-type]
     return str(value)
 
 

@@ -22,7 +22,8 @@ READER = textwrap.dedent(
 
     path, stop, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     query = text("select sum(value_usd) from marts.trade_monthly where flow = 'total'")
-    engine = create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    # The SQLAlchemy URI a Superset user pastes (see README, "BI tools").
+    engine = create_engine(f"duckdb:///{path}?access_mode=read_only")
     answers, errors = [], []
     with engine.connect() as connection:  # held open for the whole run, as a dashboard does
         while not stop.exists():
@@ -32,7 +33,7 @@ READER = textwrap.dedent(
                 errors.append(repr(error))
             time.sleep(0.01)
     engine.dispose()
-    engine = create_engine(f"duckdb:///{path}", connect_args={"read_only": True})
+    engine = create_engine(f"duckdb:///{path}?access_mode=read_only")
     with engine.connect() as connection:
         after = int(connection.execute(query).scalar())
     out.write_text(json.dumps({"answers": answers, "errors": errors, "after": after}))

@@ -3,12 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import re
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
@@ -54,6 +58,29 @@ class RunSummary:
             f"Published {self.warehouse_path}." if self.published else "Warehouse unchanged."
         )
         return "\n".join(lines)
+
+
+class DiskFullError(RuntimeError):
+    """The build ran out of space; the published warehouse was not touched."""
+
+
+@contextlib.contextmanager
+def _disk_full_is_explained(published: Path) -> Iterator[None]:
+    """Turn "no space left" from the OS or DuckDB into one clear message, and free the space
+    the unfinished build took."""
+    try:
+        yield
+    except (OSError, duckdb.Error) as error:
+        full = getattr(error, "errno", None) == errno.ENOSPC or "No space left" in str(error)
+        if not full:
+            raise
+        build = warehouse.build_path_for(published)
+        build.unlink(missing_ok=True)
+        raise DiskFullError(
+            f"the disk holding {published.parent} is full: the run stopped while building "
+            f"{build.name} ({error}). The published warehouse {published.name} is unchanged; "
+            "free some space and run again."
+        ) from error
 
 
 class RejectedReleasesError(RuntimeError):
@@ -212,7 +239,8 @@ def build_warehouse(
         new = [r for r in releases if r.release_id not in already]
         summary.skipped = [r.source_name for r in releases if r.release_id in already]
         if new or unusable:
-            _load_and_publish(new, unusable, settings, summary, started)
+            with _disk_full_is_explained(settings.warehouse_path):
+                _load_and_publish(new, unusable, settings, summary, started)
     print(summary.text())
     if summary.published:
         publish_run_artifacts(summary, published)

@@ -217,11 +217,11 @@ def docs() -> None:
 
 
 def _run_flow(call: Callable[[], object]) -> None:
-    from flows.build_warehouse import RejectedReleasesError
+    from flows.build_warehouse import DiskFullError, RejectedReleasesError
 
     try:
         call()
-    except (RejectedReleasesError, warehouse.RunInProgressError) as error:
+    except (RejectedReleasesError, DiskFullError, warehouse.RunInProgressError) as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error
 

@@ -1,0 +1,63 @@
+"""The same input twice, the same file under another name, and a new vintage of a file."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+from support import export_file
+
+from flows.build_warehouse import build_warehouse
+
+
+def marts(path: Path) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "select * from marts.trade_monthly union all by name "
+            "select * from marts.trade_by_commodity_monthly order by all"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_copies_are_recognised_and_new_vintages_replace(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
+    landing = tmp_path / "landing"
+    original = export_file(
+        landing / "import/2025-06", "wigs.csv", "202506", [("109", "67041100", 7)]
+    )
+    published = tmp_path / "customs.duckdb"
+    build_warehouse(str(landing), str(published))
+    first = marts(published)
+
+    # The same bytes under another name: recognised by checksum, nothing loaded twice.
+    shutil.copy(original, landing / "import/2025-06" / "wigs (1).csv")
+    again = build_warehouse(str(landing), str(published))
+    assert again.loaded == [] and sorted(again.skipped) == [
+        "import/2025-06/wigs (1).csv",
+        "import/2025-06/wigs.csv",
+    ]
+    assert marts(published) == first
+
+    # Other bytes under a name already seen: a new vintage of that release, not an overwrite.
+    export_file(landing / "import/2025-06", "wigs.csv", "202506", [("109", "67041100", 9)])
+    (landing / "import/2025-06" / "wigs (1).csv").unlink()
+    revised = build_warehouse(str(landing), str(published))
+    assert revised.loaded == ["import/2025-06/wigs.csv"]
+    con = duckdb.connect(str(published), read_only=True)
+    vintages = con.execute(
+        "select r.status, sum(t.value) from meta.releases r join core.trade_detailed t "
+        "using (release_id) where r.source_name = 'import/2025-06/wigs.csv' "
+        "group by r.release_id, r.status order by min(r.received_at)"
+    ).fetchall()
+    current = con.execute(
+        "select value_usd from marts.trade_monthly where flow = 'import'"
+    ).fetchall()
+    con.close()
+    assert vintages == [("loaded", 7), ("loaded", 9)]  # both vintages kept in core
+    assert current == [(9,)]  # the marts show the latest

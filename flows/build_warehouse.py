@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
-from customs_etl import pipeline, quarantine, warehouse
+from customs_etl import pipeline, progress, quarantine, warehouse
 from customs_etl.errors import ReleaseError
 from customs_etl.releases import (
     ReleaseFile,
@@ -299,11 +299,12 @@ def _load_and_publish(
         )
         quarantine_release(build, record, report, settings)
     clear_validation_results(settings.expectations_dir)
-    passed = [
-        staged
-        for release in new
-        if (staged := _stage_and_validate(release, build, settings, summary)) is not None
-    ]
+    progress.current().start(len(new), "releases: stage and validate")
+    passed = []
+    for release in new:
+        if (staged := _stage_and_validate(release, build, settings, summary)) is not None:
+            passed.append(staged)
+        progress.current().advance(release.source_name)
     outcomes = load_releases(passed, build, settings)
     for staged in passed:
         outcome = outcomes[staged.release.release_id]

@@ -17,8 +17,8 @@ import duckdb
 
 LAYERS = ("meta", "staging", "core", "marts")
 # How each layer's select models are stored: core stays cheap and always current; what BI
-# tools read is a table.
-MATERIALIZATION = {"meta": "view", "staging": "table", "core": "view", "marts": "table"}
+# tools read (marts, and meta's freshness) is a table.
+MATERIALIZATION = {"meta": "table", "staging": "table", "core": "view", "marts": "table"}
 _COMMENT = re.compile(r"--[^\n]*")
 
 

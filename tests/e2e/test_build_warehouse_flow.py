@@ -165,3 +165,57 @@ def test_a_bad_file_is_rejected_and_the_rest_still_loads(
     ]
     [(rows,)] = query(published, "select count(*) from core.trade_detailed")
     assert rows == 5
+
+
+def run_example(path: Path, name: str) -> list[tuple]:
+    return query(path, (PROJECT_DIR / "sql" / "examples" / name).read_text(encoding="utf-8"))
+
+
+def test_example_queries_answer_the_articles_questions(sample_run: SampleRun) -> None:
+    half = {row[0]: row for row in run_example(sample_run.warehouse, "half_year_change.sql")}
+    assert half["total"][3] == pytest.approx(30.0, abs=1.0)
+    assert half["total"][4] == 6
+    top = run_example(sample_run.warehouse, "top_commodities_each_way.sql")
+    assert [(flow, code) for flow, rank, code, *_ in top if rank == 1] == [
+        ("export", "6703"),
+        ("import", "6704"),
+    ]
+    years = run_example(sample_run.warehouse, "yearly_series.sql")
+    assert [(year, months) for year, _, _, months in years] == [
+        (2022, 12),
+        (2023, 12),
+        (2024, 12),
+        (2025, 12),
+    ]
+    assert years[0][1] == 1_027_720_000  # the published 2022 total, exact in the sample
+    assert years[3][1] == pytest.approx(2.73e9, rel=0.02)
+
+
+def test_commodity_half_years_add_up_to_the_half_year_mart(sample_run: SampleRun) -> None:
+    mismatches = query(
+        sample_run.warehouse,
+        """
+        select h.year, h.half, h.partner_iso3, h.flow, level.hs_level
+        from marts.trade_half_year h
+        cross join (select unnest([2, 4]) as hs_level) level
+        left join (
+            select year, half, partner_iso3, flow, hs_level, sum(value_usd) as value_usd
+            from marts.trade_by_commodity_half_year group by all
+        ) c using (year, half, partner_iso3, flow, hs_level)
+        where h.flow <> 'total' and c.value_usd is distinct from h.value_usd
+        """,
+    )
+    assert mismatches == []
+
+
+def test_freshness_says_data_as_of(sample_run: SampleRun) -> None:
+    rows = query(
+        sample_run.warehouse,
+        "select flow, strftime(latest_period, '%Y-%m'), releases_loaded, releases_rejected "
+        "from meta.freshness order by flow",
+    )
+    assert [(flow, month, rejected) for flow, month, _, rejected in rows] == [
+        ("export", "2025-12", 0),
+        ("import", "2025-12", 0),
+    ]
+    assert sum(loaded for *_, loaded, _ in rows) == sample_run.first.releases_seen

@@ -1,0 +1,75 @@
+-- One row per year, half, partner, flow, commodity level and code: the half-year sums of
+-- marts.trade_by_commodity_monthly, with the same months a year earlier.
+with
+
+monthly as (
+    select * from marts.trade_by_commodity_monthly
+),
+
+keyed as (
+    select
+        cast(year(period) as integer) as year,
+        case when month(period) <= 6 then 'H1' else 'H2' end as half,
+        month(period) as month,
+        partner_iso3,
+        partner_name,
+        flow,
+        hs_level,
+        hs_code,
+        hs_description,
+        value_usd,
+        release_count
+    from monthly
+),
+
+halves as (
+    select
+        year,
+        half,
+        partner_iso3,
+        any_value(partner_name) as partner_name,
+        flow,
+        hs_level,
+        hs_code,
+        any_value(hs_description) as hs_description,
+        sum(value_usd) as value_usd,
+        count(*) as months_with_trade,
+        list(month) as months,
+        sum(release_count) as release_count
+    from keyed
+    group by year, half, partner_iso3, flow, hs_level, hs_code
+),
+
+compared as (
+    select
+        current_half.*,
+        previous_half.value_usd as value_usd_prev_year
+    from halves as current_half
+    left join halves as previous_half
+        on previous_half.year = current_half.year - 1
+       and previous_half.half = current_half.half
+       and previous_half.partner_iso3 = current_half.partner_iso3
+       and previous_half.flow = current_half.flow
+       and previous_half.hs_level = current_half.hs_level
+       and previous_half.hs_code = current_half.hs_code
+)
+
+select
+    year,
+    half,
+    partner_iso3,
+    partner_name,
+    flow,
+    hs_level,
+    hs_code,
+    hs_description,
+    cast(value_usd as bigint) as value_usd,
+    cast(value_usd_prev_year as bigint) as value_usd_prev_year,
+    case
+        when value_usd_prev_year > 0
+            then round(100.0 * (value_usd - value_usd_prev_year) / value_usd_prev_year, 1)
+    end as yoy_pct,
+    cast(months_with_trade as integer) as months_with_trade,
+    cast(release_count as integer) as release_count
+from compared
+order by year, half, partner_iso3, flow, hs_level, hs_code

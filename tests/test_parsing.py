@@ -115,5 +115,5 @@ def test_empty_file_and_header_only_are_rejected(tmp_path: Path) -> None:
 
 def test_html_page_saved_as_csv_is_not_a_query_export(tmp_path: Path) -> None:
     html = "<html><head><title>412</title></head><body>Please enable JavaScript</body></html>\n"
-    with pytest.raises(ReleaseError, match=r"not a GACC query export|not a well-formed CSV"):
+    with pytest.raises(ReleaseError, match=r"not a CSV export: an? .*(page|challenge)"):
         parse_detailed_export(write(tmp_path, "challenge.csv", html))

@@ -285,6 +285,16 @@ PRK_SPECS: dict[str, tuple[Spec, ...]] = {
     ),
 }
 SPRING_HEADINGS = ("3102", "3105")  # fertiliser: more in March-May
+# CONSTRUCTED lines under a UN Security Council measure (for the sanctions lens): small exports
+# of petroleum jelly and road bitumen, refined petroleum products in China's reading (codes
+# 2712/2713) under the cap of resolution 2397 para 5 (500,000 barrels a year by all suppliers).
+# Their value is taken OUT of the largest other line of the month (regime 10), so every monthly
+# total and every calibrated figure stays as it was. (8-digit code, months, USD range, USD/kg.)
+COVERED_EXPORTS: tuple[tuple[str, tuple[int, ...], tuple[int, int], float], ...] = (
+    ("27121000", (1, 4, 7, 10), (25_000, 60_000), 1.2),
+    ("27132000", (4, 5, 6, 7, 8, 9, 10), (150_000, 350_000), 0.45),
+)
+COVERED_FROM_YEAR = 2023
 REGIMES: dict[str, tuple[str, str]] = {
     "10": ("Ordinary Trade", "一般贸易"),
     "12": ("Other Donation", "其他捐赠物资"),
@@ -598,7 +608,41 @@ def prk_rows(period: str, flow: str, total: int, lead_value: int) -> list[Row]:
             rows.append(
                 Row(period, PRK, spec.hs, regime, quantity, spec.unit, quantity2, spec.unit2, value)
             )
+    if flow == "export":
+        rows = with_covered_exports(period, rows, heading)
     return sorted(rows, key=lambda r: (r.hs, r.regime))
+
+
+def with_covered_exports(period: str, rows: list[Row], heading: str) -> list[Row]:
+    """Add the constructed COVERED_EXPORTS lines of the month, their value taken out of the
+    largest regime-10 line outside the lead heading (its quantity scaled down with it)."""
+    year, month = int(period[:4]), int(period[5:])
+    if year < COVERED_FROM_YEAR:
+        return rows
+    rows = list(rows)
+    for hs, months, (low, high), price in COVERED_EXPORTS:
+        if month not in months:
+            continue
+        rng = stream("covered-export", period, hs)
+        value = rng.randint(low, high)
+        donors = [i for i, r in enumerate(rows) if r.regime == "10" and r.hs[:4] != heading]
+        i = max(donors, key=lambda j: (rows[j].value, rows[j].hs))
+        donor = rows[i]
+        kept = donor.value - value
+        rows[i] = Row(
+            donor.period,
+            donor.partner,
+            donor.hs,
+            donor.regime,
+            max(1, round(donor.quantity * kept / donor.value)),
+            donor.unit,
+            max(1, round(donor.quantity2 * kept / donor.value)) if donor.unit2 else 0,
+            donor.unit2,
+            kept,
+        )
+        quantity = max(1, round(value / (price * rng.uniform(0.9, 1.1))))
+        rows.append(Row(period, PRK, hs, "10", quantity, "千克", 0, "", value))
+    return rows
 
 
 # --- Other partners ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from customs_etl import report, warehouse
+from customs_etl import progress, report, warehouse
 from customs_etl.settings import get_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -132,6 +132,8 @@ def report_command(
     con = _open_published(warehouse_path)
     try:
         console.print(report.article(con, partner.upper(), half), highlight=False)
+        sanctions = report.sanctions_section(con, partner.upper(), half)
+        console.print(sanctions, highlight=False, markup=False)
         out_dir = out or get_settings().project_dir / "reports"
         files = write_html_report(con, partner.upper(), half, out_dir)
     finally:
@@ -220,7 +222,8 @@ def _run_flow(call: Callable[[], object]) -> None:
     from flows.build_warehouse import DiskFullError, RejectedReleasesError
 
     try:
-        call()
+        with progress.rich_bar(errors):
+            call()
     except (RejectedReleasesError, DiskFullError, warehouse.RunInProgressError) as error:
         errors.print(f"[red]{error}[/red]")
         raise typer.Exit(1) from error

@@ -118,3 +118,109 @@ def _commodity(row: dict[str, object]) -> str:
     description = str(row["hs_description"] or "no description")
     short = description if len(description) <= 60 else description[:57] + "..."
     return f"{row['hs_code']} {short} {money(row['value_usd'])}"  # type: ignore[arg-type]
+
+
+# --- The sanctions lens ---------------------------------------------------------------------------
+
+SANCTIONS_CAVEAT = (
+    "An analytical aid that matches commodity codes to published UN Security Council measures "
+    "(marts.trade_under_measures_*), not a legal finding: exemptions, licences and the "
+    "product's own reading of commodity words are not judged here."
+)
+_SANCTIONS_FLOWS = (("export", "China's exports to"), ("import", "China's imports from"))
+
+
+def sanctions_shares(con: duckdb.DuckDBPyConnection, period: HalfYear) -> pl.DataFrame:
+    """Per flow: trade with the DPRK in the half and the part in lines under a measure in force."""
+    return con.execute(
+        """
+        select flow, value_usd, covered_value_usd, covered_share_pct, covered_line_count,
+               value_usd_not_8digit, months_covered
+        from marts.trade_under_measures_share_half_year
+        where year = ? and half = ?
+        order by flow
+        """,
+        [period.year, period.half],
+    ).pl()
+
+
+def sanctions_lines(
+    con: duckdb.DuckDBPyConnection, period: HalfYear, flow: str, covered: bool, limit: int = 5
+) -> pl.DataFrame:
+    """The largest 8-digit lines of the half that are (or are not) under a measure in force,
+    with the measures covering them (the join documented in the marts reference)."""
+    first, last = period.months
+    return con.execute(
+        """
+        with lines as (
+            select period, flow, hs_code, hs_description, value_usd
+            from marts.trade_by_commodity_monthly
+            where partner_iso3 = 'PRK' and hs_level = 8 and flow = ?
+              and year(period) = ? and month(period) between ? and ?
+        ),
+        matched as (
+            select lines.*, string_agg(distinct measures.measure_id, ', '
+                                       order by measures.measure_id) as measures
+            from lines
+            left join marts.trade_under_measures_monthly as measures
+                on measures.period = lines.period and measures.flow = lines.flow
+               and measures.in_force and lines.hs_code like measures.hs_prefix || '%'
+            group by all
+        )
+        select hs_code, any_value(hs_description) as hs_description,
+               cast(sum(value_usd) as bigint) as value_usd,
+               string_agg(distinct measures, ', ') as measures
+        from matched
+        where (measures is not null) = ?
+        group by hs_code
+        order by value_usd desc, hs_code
+        limit ?
+        """,
+        [flow, period.year, first, last, covered, limit],
+    ).pl()
+
+
+def sanctions_section(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear) -> str:
+    """The sanctions lens in words: for the DPRK only (the measures are the DPRK's)."""
+    if partner_iso3.upper() != "PRK":
+        return (
+            "Sanctions lens: the UN Security Council measures are on the DPRK only; "
+            f"none for {partner_iso3}."
+        )
+    shares = {row["flow"]: row for row in sanctions_shares(con, period).iter_rows(named=True)}
+    if not shares:
+        return f"Sanctions lens: no trade with PRK in {period} in the warehouse."
+    lines = [f"Sanctions lens, {period}. {SANCTIONS_CAVEAT}"]
+    for flow, words in _SANCTIONS_FLOWS:
+        share = shares.get(flow)
+        if share is None:
+            lines.append(f"{words} the DPRK: none loaded.")
+            continue
+        pct = share["covered_share_pct"]
+        lines.append(
+            f"{words} the DPRK: {money(share['covered_value_usd'])} of {money(share['value_usd'])} "
+            f"({0.0 if pct is None else pct:.2f}%) in goods under a measure in force "
+            f"({share['covered_line_count']} lines)."
+        )
+        if share["value_usd_not_8digit"]:
+            lines.append(
+                f"  {money(share['value_usd_not_8digit'])} was loaded below 8 digits and could "
+                "not be matched."
+            )
+        covered = sanctions_lines(con, period, flow, covered=True)
+        lines.append(
+            "  Largest covered lines: "
+            + ("; ".join(_covered(row) for row in covered.iter_rows(named=True)) or "none")
+            + "."
+        )
+        uncovered = sanctions_lines(con, period, flow, covered=False)
+        lines.append(
+            "  Largest uncovered lines: "
+            + ("; ".join(_commodity(row) for row in uncovered.iter_rows(named=True)) or "none")
+            + "."
+        )
+    return "\n".join(lines)
+
+
+def _covered(row: dict[str, object]) -> str:
+    return f"{_commodity(row)} [{row['measures']}]"

@@ -23,7 +23,15 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from customs_etl.report import HalfYear, article, money, top_commodities
+from customs_etl.report import (
+    SANCTIONS_CAVEAT,
+    HalfYear,
+    article,
+    money,
+    sanctions_lines,
+    sanctions_shares,
+    top_commodities,
+)
 
 FLOWS = ("export", "import")
 FLOW_TITLES = {"export": "China's exports to", "import": "China's imports from"}
@@ -362,6 +370,7 @@ def _page(
         "Line: change on the same month a year earlier. Shaded: the half reported."
         "</figcaption></figure>",
         *_commodity_section(con, partner_iso3, period),
+        *_sanctions_section(con, partner_iso3, period),
         *_sources_section(con, partner_iso3, period),
         f'<p class="generated">Generated at {_h(generated_at)} by customs-etl.</p>',
     ]
@@ -415,6 +424,54 @@ def _commodity_section(
         heading = f"{FLOW_TITLES[flow]} {partner_name(con, partner_iso3)}, {period}"
         table = _table(["#", "HS", "description", "value"], rows, numeric=(0, 3))
         parts.append(f"<div><h3>{_h(heading)}</h3>{table if rows else '<p>None loaded.</p>'}</div>")
+    return [*parts, "</div>"]
+
+
+def _sanctions_section(
+    con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear
+) -> list[str]:
+    """Share of each flow in lines under a UN measure in force, and the largest lines each way."""
+    if partner_iso3 != "PRK":
+        return []
+    shares = {r["flow"]: r for r in sanctions_shares(con, period).iter_rows(named=True)}
+    rows = []
+    for flow in FLOWS:
+        share = shares.get(flow)
+        if share is None:
+            continue
+        pct = share["covered_share_pct"]
+        rows.append(
+            (
+                FLOW_TITLES[flow] + " the DPRK",
+                money(share["value_usd"]),
+                money(share["covered_value_usd"]),
+                f"{0.0 if pct is None else pct:.2f}%",
+                str(share["covered_line_count"]),
+            )
+        )
+    headers = ["", "all goods", "under a measure in force", "share", "lines"]
+    parts = [
+        "<h2>Sanctions lens: UN Security Council measures</h2>",
+        f"<p>{_h(SANCTIONS_CAVEAT)}</p>",
+        _table(headers, rows, numeric=(1, 2, 3, 4)),
+        '<div class="columns">',
+    ]
+    for flow in FLOWS:
+        table_rows = []
+        for covered in (True, False):
+            for r in sanctions_lines(con, period, flow, covered).iter_rows(named=True):
+                table_rows.append(
+                    (
+                        "covered" if covered else "not covered",
+                        r["hs_code"],
+                        r["hs_description"] or "no description",
+                        money(r["value_usd"]),
+                        r["measures"] or "",
+                    )
+                )
+        heading = f"{FLOW_TITLES[flow]} the DPRK, {period}: largest lines"
+        table = _table(["", "HS", "description", "value", "measures"], table_rows, numeric=(3,))
+        parts.append(f"<div><h3>{_h(heading)}</h3>{table if table_rows else '<p>None.</p>'}</div>")
     return [*parts, "</div>"]
 
 

@@ -113,3 +113,12 @@ $(UV):
 $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	touch $@
+
+# Benchmark at national scale on generated files (bench/run_bench.py); appends to
+# docs/benchmarks.md. BENCH_SCALE=smoke (about a minute), medium or full.
+BENCH_SCALE ?= smoke
+BENCH_ARGS ?= --scale $(BENCH_SCALE)
+
+.PHONY: bench
+bench: $(STAMP) ## Benchmark: floor, backfill, incremental, no-change, dashboard queries
+	$(VENV)/bin/python bench/run_bench.py $(BENCH_ARGS)

@@ -87,6 +87,12 @@ class RejectedReleasesError(RuntimeError):
     """Raised at the end of a run that loaded what it could but rejected some files."""
 
 
+def _connect(build: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
+    return warehouse.connect(
+        build, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
+    )
+
+
 def _release_cache_key(_: TaskRunContext, parameters: dict[str, object]) -> str:
     release = parameters["release"]
     assert isinstance(release, ReleaseFile)
@@ -150,7 +156,7 @@ def load_releases(
 ) -> dict[str, int | ReleaseError]:
     """Each release in its own transaction, over one connection: rows loaded, or why not."""
     outcomes: dict[str, int | ReleaseError] = {}
-    con = warehouse.connect(build, threads=settings.duckdb_threads)
+    con = _connect(build, settings)
     try:
         for staged in batch:
             try:
@@ -174,7 +180,7 @@ def quarantine_release(
     settings: Settings,
 ) -> Path:
     """Refuse a release: its file stays as received, the registry and a report say why."""
-    con = warehouse.connect(build)
+    con = _connect(build, settings)
     try:
         warehouse.record_release(con, record)
     finally:
@@ -186,7 +192,7 @@ def quarantine_release(
 
 @task(name="build-marts", cache_policy=NO_CACHE)
 def build_marts(build: Path, settings: Settings, summary: RunSummary, started: dt.datetime) -> None:
-    con = warehouse.connect(build, threads=settings.duckdb_threads)
+    con = _connect(build, settings)
     try:
         built = warehouse.build_models(con, settings.sql_dir, settings.seeds_dir)
         warehouse.record_run(con, _run_row(summary, started))
@@ -286,7 +292,7 @@ def _load_and_publish(
     started: dt.datetime,
 ) -> None:
     build = warehouse.start_build(settings.warehouse_path)
-    con = warehouse.connect(build)
+    con = _connect(build, settings)
     warehouse.prepare_schema(con, settings.sql_dir)
     con.close()
     for path, error in unusable.items():

@@ -34,7 +34,6 @@ halves as (
         any_value(hs_description) as hs_description,
         sum(value_usd) as value_usd,
         count(*) as months_with_trade,
-        list(month) as months,
         sum(release_count) as release_count
     from keyed
     group by year, half, partner_iso3, flow, hs_level, hs_code
@@ -72,4 +71,3 @@ select
     cast(months_with_trade as integer) as months_with_trade,
     cast(release_count as integer) as release_count
 from compared
-order by year, half, partner_iso3, flow, hs_level, hs_code

@@ -40,4 +40,3 @@ inner join staging.stg_partners as partners using (partner_code)
 left join staging.stg_commodities as commodities
     on commodities.hs_code = rolled_up.hs_code
    and commodities.hs_level = rolled_up.hs_level
-order by rolled_up.period, partners.partner_iso3, rolled_up.flow, rolled_up.hs_level, rolled_up.hs_code

@@ -105,8 +105,10 @@ def _read_csv_text(path: Path, name: str) -> tuple[pl.DataFrame, str]:
     if reason := detect_challenge_or_error(data[:65536], None):
         raise ReleaseError(name, f"this is not a CSV export: {reason}", expected="a CSV export")
     text, encoding = _decode(data, name)
+    # Polars reads UTF-8 bytes about 3x faster than a Python string.
+    utf8 = data.removeprefix(codecs.BOM_UTF8) if encoding == "utf-8" else text.encode("utf-8")
     try:
-        frame = pl.read_csv(io.StringIO(text), infer_schema=False, truncate_ragged_lines=False)
+        frame = pl.read_csv(io.BytesIO(utf8), infer_schema=False, truncate_ragged_lines=False)
     except pl.exceptions.PolarsError as error:
         raise ReleaseError(
             name,

@@ -117,3 +117,16 @@ def test_html_page_saved_as_csv_is_not_a_query_export(tmp_path: Path) -> None:
     html = "<html><head><title>412</title></head><body>Please enable JavaScript</body></html>\n"
     with pytest.raises(ReleaseError, match=r"not a CSV export: an? .*(page|challenge)"):
         parse_detailed_export(write(tmp_path, "challenge.csv", html))
+
+
+def test_gzip_export_reads_like_the_plain_one(exports_dir: Path, tmp_path: Path) -> None:
+    import gzip
+
+    plain = exports_dir / "zh_export_202506_prk.csv"
+    packed = tmp_path / "zh_export_202506_prk.csv.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert parse_detailed_export(packed).frame.equals(parse_detailed_export(plain).frame)
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(packed.read_bytes()[:40])
+    with pytest.raises(ReleaseError, match="gzip file is damaged"):
+        parse_detailed_export(cut)

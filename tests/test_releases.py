@@ -61,3 +61,12 @@ def test_links_out_of_the_landing_folder_and_odd_names_stay_out_of_bounds(tmp_pa
 def test_a_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match=r"landing folder .* does not exist"):
         discover_release_files(tmp_path / "nope")
+
+
+def test_gzip_exports_are_release_files(tmp_path: Path) -> None:
+    import gzip
+
+    plain = export_file(tmp_path / "export" / "2025-01", "a.csv", "202501", [("109", "6703", 1)])
+    packed = plain.with_name("b.csv.gz")
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert [p.name for p in discover_release_files(tmp_path)] == ["a.csv", "b.csv.gz"]

@@ -7,6 +7,7 @@ does not parse rejects the whole file with the row and field named.
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,7 @@ OPTIONAL_TEXT = (
 )
 _MISSING_MARKS = ("", "-", "—", "–")
 _FIRST_DATA_LINE = 2  # line 1 is the header
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,7 @@ def parse_detailed_export(path: Path, display_name: str | None = None) -> Parsed
 
 def _read_csv_text(path: Path, name: str) -> tuple[pl.DataFrame, str]:
     """UTF-8 (with or without BOM) or GB18030, decoded strictly: a wrong byte is an error."""
-    data = path.read_bytes()
+    data = _read_bytes(path, name)
     if not data.strip():
         raise ReleaseError(name, "the file is empty", expected="a CSV header and data rows")
     if reason := detect_challenge_or_error(data[:65536], None):
@@ -117,6 +119,19 @@ def _read_csv_text(path: Path, name: str) -> tuple[pl.DataFrame, str]:
             expected="complete rows of quoted fields",
         ) from error
     return frame, encoding
+
+
+def _read_bytes(path: Path, name: str) -> bytes:
+    """The file's bytes; a gzip-compressed export (`.csv.gz`) is read decompressed."""
+    data = path.read_bytes()
+    if not data.startswith(_GZIP_MAGIC):
+        return data
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError) as error:
+        raise ReleaseError(
+            name, f"the gzip file is damaged ({error})", expected="a complete .csv.gz"
+        ) from error
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:

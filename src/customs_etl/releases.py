@@ -14,7 +14,7 @@ from customs_etl.errors import UnknownFlowError
 TradeFlow = Literal["export", "import"]
 TRADE_FLOWS: tuple[TradeFlow, ...] = ("export", "import")
 # Detailed exports of GACC's online query platform; later kinds (preliminary tables) add here.
-RELEASE_SUFFIXES = (".csv",)
+RELEASE_SUFFIXES = (".csv", ".csv.gz")
 _CHUNK = 1 << 20
 
 
@@ -72,7 +72,7 @@ def discover_release_files(landing_dir: Path) -> list[Path]:
         path
         for path in landing_dir.rglob("*")
         if path.is_file()
-        and path.suffix.lower() in RELEASE_SUFFIXES
+        and path.name.lower().endswith(RELEASE_SUFFIXES)
         and not any(part.startswith(".") for part in path.relative_to(landing_dir).parts)
         # A link that leads out of the landing folder is not a file someone dropped here.
         and path.resolve().is_relative_to(root)

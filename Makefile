@@ -19,7 +19,8 @@ export GX_ANALYTICS_ENABLED := False
 run: $(STAMP) ## Run the job on the embedded sample and print the China-DPRK half-years
 	$(VENV)/bin/customs-etl run
 
-test: $(STAMP) ## Run the test suite
+test: $(STAMP) ## Run the test suite (installs Debian's chromium first if it is missing)
+	bash scripts/install_system_deps.sh
 	$(VENV)/bin/python -m pytest
 
 lint: $(STAMP) ## ruff, as CI would

@@ -80,7 +80,7 @@ def test_commodity_levels_roll_up_and_carry_descriptions(tmp_path: Path, landing
     con = duckdb.connect(str(build), read_only=True)
     rows = con.execute(
         "select hs_level, hs_code, value_usd, hs_description from marts.trade_by_commodity_monthly "
-        "where hs_code like '67%' order by hs_level"
+        "where hs_code like '67%' order by hs_level, hs_code"
     ).fetchall()
     con.close()
     assert [(r[0], r[1], r[2]) for r in rows] == [

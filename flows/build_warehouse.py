@@ -19,6 +19,7 @@ from prefect.context import TaskRunContext
 
 from customs_etl import pipeline, progress, quarantine, warehouse
 from customs_etl.errors import ReleaseError
+from customs_etl.landing import LandingZone
 from customs_etl.releases import (
     ReleaseFile,
     TradeFlow,
@@ -39,6 +40,7 @@ class RunSummary:
     skipped: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
     rows_loaded: int = 0
+    warnings: list[str] = field(default_factory=list)
     published: bool = False
     data_docs: str | None = None
     quarantine_dir: str | None = None
@@ -50,6 +52,7 @@ class RunSummary:
             f"{len(self.rejected)} rejected."
         ]
         lines += [f"  quarantined {name}: {why}" for name, why in self.rejected.items()]
+        lines += [f"  warning: {warning}" for warning in self.warnings]
         if self.rejected:
             lines.append(f"Quarantine reports: {self.quarantine_dir}")
         if self.data_docs:
@@ -101,18 +104,26 @@ def _release_cache_key(_: TaskRunContext, parameters: dict[str, object]) -> str:
 
 @task(name="discover-releases", cache_policy=NO_CACHE)
 def discover_releases(
-    landing_dir: Path | None, files: list[Path] | None, trade_flow: TradeFlow | None
+    landing_dir: Path | None,
+    files: list[Path] | None,
+    trade_flow: TradeFlow | None,
+    landing_zone: Path,
 ) -> tuple[list[ReleaseFile], dict[Path, ReleaseError]]:
-    """Checksum every release file; files whose flow cannot be known are set aside with why."""
+    """Checksum every release file and keep it in the landing zone; files whose flow cannot be
+    known are set aside with why."""
     logger = get_run_logger()
     paths = files if files is not None else discover_release_files(landing_dir)  # type: ignore[arg-type]
+    zone = LandingZone(landing_zone)
     releases: list[ReleaseFile] = []
     unusable: dict[Path, ReleaseError] = {}
     for path in paths:
         try:
-            releases.append(describe_release(path, landing_dir=landing_dir, flow=trade_flow))
+            release = describe_release(path, landing_dir=landing_dir, flow=trade_flow)
         except ReleaseError as error:
             unusable[path] = error
+            continue
+        # Kept under its checksum before anything reads it: processing reads the kept copy.
+        releases.append(zone.receive(release))
     logger.info("Found %d release file(s), %d unusable", len(releases), len(unusable))
     return releases, unusable
 
@@ -120,13 +131,15 @@ def discover_releases(
 @task(name="stage-release", cache_key_fn=_release_cache_key, persist_result=True)
 def stage_release(release: ReleaseFile, settings: Settings) -> pipeline.StagedRelease:
     staged = pipeline.stage_release(release, settings.staging_dir, settings.seeds_dir)
+    shape = f"HS{staged.hs_level}" if staged.hs_level else f"{staged.months_covered} month(s)"
     get_run_logger().info(
-        "Staged %s: %d rows, %s %s, HS%d, %s",
+        "Staged %s: %d rows, %s %s, %s, %s %s",
         release.source_name,
         staged.row_count,
         staged.period[:7],
-        release.flow,
-        staged.hs_level,
+        release.flow or "both flows",
+        shape,
+        staged.currency,
         staged.dialect,
     )
     return staged
@@ -134,11 +147,44 @@ def stage_release(release: ReleaseFile, settings: Settings) -> pipeline.StagedRe
 
 @task(name="validate-release", cache_policy=NO_CACHE)
 def validate_release(
-    staged: pipeline.StagedRelease, settings: Settings
+    staged: pipeline.StagedRelease, settings: Settings, build: Path | None = None
 ) -> list[quarantine.Finding]:
-    """Nothing when the batch passes; otherwise what a person needs to fix it."""
-    outcome = pipeline.validate_staged(staged, settings.seeds_dir, settings.expectations_dir)
+    """Nothing when the batch passes; otherwise what a person needs to fix it. A preliminary
+    table is checked against the neighbouring months already in the build."""
+    neighbours = None
+    if staged.kind == "preliminary_table" and build is not None:
+        con = warehouse.connect(build, read_only=True)
+        try:
+            period = dt.date.fromisoformat(staged.period)
+            neighbours = warehouse.headline_neighbours(con, period, staged.currency)
+        finally:
+            con.close()
+    outcome = pipeline.validate_staged(
+        staged, settings.seeds_dir, settings.expectations_dir, neighbours
+    )
+    for warning in outcome.warnings:
+        get_run_logger().warning("%s: %s", staged.release.source_name, warning.message())
     return [] if outcome.success else quarantine.from_validation(outcome)
+
+
+@task(name="cross-check-preliminary", cache_policy=NO_CACHE)
+def cross_check_preliminary(build: Path, settings: Settings) -> list[str]:
+    """Detailed totals against the preliminary tables (marts.preliminary_cross_check): each
+    disagreement is a warning with both figures; nothing is refused or averaged."""
+    from customs_etl.validation import validate_cross_check
+
+    con = warehouse.connect(build, read_only=True)
+    try:
+        frame = con.execute("select * from marts.preliminary_cross_check").pl()
+    finally:
+        con.close()
+    if frame.is_empty():
+        return []
+    validate_cross_check(frame, settings.expectations_dir)  # for the Data Docs
+    warnings = pipeline.cross_check_warnings(frame)
+    for warning in warnings:
+        get_run_logger().warning("Cross-check: %s", warning)
+    return warnings
 
 
 @task(name="build-data-docs", cache_policy=NO_CACHE)
@@ -236,7 +282,7 @@ def build_warehouse(
     with warehouse.run_lock(published):
         paths = [Path(f) for f in files] if files is not None else None
         landing = None if paths is not None else settings.landing_dir
-        releases, unusable = discover_releases(landing, paths, trade_flow)
+        releases, unusable = discover_releases(landing, paths, trade_flow, settings.landing_zone)
         if period_from or period_to:
             releases, unusable = _within(releases, unusable, period_from, period_to)
         summary.releases_seen = len(releases) + len(unusable)
@@ -305,12 +351,29 @@ def _load_and_publish(
         )
         quarantine_release(build, record, report, settings)
     clear_validation_results(settings.expectations_dir)
+    detailed = [r for r in new if r.kind == "detailed_export"]
     progress.current().start(len(new), "releases: stage and validate")
     passed = []
-    for release in new:
+    for release in detailed:
         if (staged := _stage_and_validate(release, build, settings, summary)) is not None:
             passed.append(staged)
         progress.current().advance(release.source_name)
+    _load(passed, build, settings, summary)
+    _load_preliminary_tables(new, build, settings, summary)
+    summary.data_docs = str(build_data_docs(settings))
+    if not summary.loaded:
+        # Nothing new passed: keep the published warehouse exactly as it is.
+        warehouse.build_path_for(settings.warehouse_path).unlink(missing_ok=True)
+        return
+    build_marts(build, settings, summary, started)
+    summary.warnings += cross_check_preliminary(build, settings)
+    publish_warehouse(build, settings)
+    summary.published = True
+
+
+def _load(
+    passed: list[pipeline.StagedRelease], build: Path, settings: Settings, summary: RunSummary
+) -> None:
     outcomes = load_releases(passed, build, settings)
     for staged in passed:
         outcome = outcomes[staged.release.release_id]
@@ -320,14 +383,28 @@ def _load_and_publish(
         else:
             summary.rows_loaded += outcome
             summary.loaded.append(staged.release.source_name)
-    summary.data_docs = str(build_data_docs(settings))
-    if not summary.loaded:
-        # Nothing new passed: keep the published warehouse exactly as it is.
-        warehouse.build_path_for(settings.warehouse_path).unlink(missing_ok=True)
-        return
-    build_marts(build, settings, summary, started)
-    publish_warehouse(build, settings)
-    summary.published = True
+
+
+def _load_preliminary_tables(
+    new: list[ReleaseFile], build: Path, settings: Settings, summary: RunSummary
+) -> None:
+    """Preliminary tables one at a time, oldest month and vintage first, so that each is
+    checked against the months loaded before it (January-to-month never falls)."""
+    tables = [r for r in new if r.kind == "preliminary_table"]
+    staged_tables = []
+    for release in tables:
+        try:
+            staged_tables.append(_stage(release, settings))
+        except ReleaseError as error:
+            findings = quarantine.from_release_error(error)
+            _reject(build, release, "transform", findings, settings, summary)
+        progress.current().advance(release.source_name)
+    for staged in sorted(staged_tables, key=pipeline.vintage_order):
+        findings = validate_release(staged, settings, build)
+        if findings:
+            _reject(build, staged.release, "validate", findings, settings, summary)
+        else:
+            _load([staged], build, settings, summary)
 
 
 def _stage_and_validate(
@@ -335,9 +412,7 @@ def _stage_and_validate(
 ) -> pipeline.StagedRelease | None:
     """The staged release when it passed; None when it was quarantined."""
     try:
-        staged = stage_release.with_options(
-            refresh_cache=not pipeline.staged_path(settings.staging_dir, release).exists()
-        )(release, settings)
+        staged = _stage(release, settings)
     except ReleaseError as error:
         findings = quarantine.from_release_error(error)
         _reject(build, release, "transform", findings, settings, summary)
@@ -347,6 +422,13 @@ def _stage_and_validate(
         _reject(build, release, "validate", findings, settings, summary)
         return None
     return staged
+
+
+def _stage(release: ReleaseFile, settings: Settings) -> pipeline.StagedRelease:
+    """Staged from the cache when its Parquet file is still there, else staged again."""
+    return stage_release.with_options(
+        refresh_cache=not pipeline.staged_path(settings.staging_dir, release).exists()
+    )(release, settings)
 
 
 def _reject(
@@ -359,7 +441,12 @@ def _reject(
 ) -> None:
     why = "; ".join(f.message for f in findings)
     record = pipeline.rejected_record(
-        release.release_id, release.source_name, release.size_bytes, why, release.flow
+        release.release_id,
+        release.source_name,
+        release.size_bytes,
+        why,
+        release.flow,
+        release.kind,
     )
     report = quarantine.new_report(
         release.release_id, release.source_name, release.path, stage, findings

@@ -1,22 +1,42 @@
--- Lineage: one row per month, partner, flow and release file behind marts.trade_monthly,
--- with the rows and value that file contributed. Every mart figure traces to its files here.
+-- Lineage: one row per month, partner, flow, currency and release file behind
+-- marts.trade_monthly, with the rows and value that file contributed. Every mart figure
+-- traces to its files here, whether it comes from detailed data or a preliminary table.
 with
 
-usd_trade as (
-    select * from core.trade_finest_level
-    where currency = 'USD'
-),
-
-contributions as (
+detailed as (
     select
         period,
         partner_code,
         flow,
+        currency,
         release_id,
+        cast(1 as tinyint) as months_covered,
+        'detailed' as source_kind,
         count(*) as row_count,
-        sum(value) as value_usd
-    from usd_trade
-    group by all
+        sum(value) as value
+    from core.trade_finest_level
+    group by period, partner_code, flow, currency, release_id
+),
+
+preliminary as (
+    select
+        period_start as period,
+        partner_code,
+        flow,
+        currency,
+        release_ids[1] as release_id,
+        months_covered,
+        source_kind,
+        1 as row_count,
+        value
+    from core.trade_partner_month
+    where source_kind = 'preliminary'
+),
+
+contributions as (
+    select * from detailed
+    union all
+    select * from preliminary
 )
 
 select
@@ -27,8 +47,19 @@ select
     releases.source_name,
     releases.received_at,
     cast(contributions.row_count as bigint) as row_count,
-    cast(contributions.value_usd as bigint) as value_usd
+    cast(case when contributions.currency = 'USD' then contributions.value end as bigint)
+        as value_usd,
+    contributions.currency,
+    cast(contributions.value as bigint) as value,
+    contributions.source_kind,
+    cast(contributions.months_covered as integer) as months_covered,
+    releases.published_on
 from contributions
 inner join staging.stg_partners as partners using (partner_code)
 inner join meta.releases as releases using (release_id)
-order by contributions.period, partners.partner_iso3, contributions.flow, releases.source_name
+order by
+    contributions.period,
+    partners.partner_iso3,
+    contributions.flow,
+    contributions.currency,
+    releases.source_name

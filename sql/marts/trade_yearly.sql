@@ -2,7 +2,9 @@
 with
 
 monthly as (
+    -- the US-dollar series (a month with only a yuan figure has no dollar value to add)
     select * from marts.trade_monthly
+    where value_usd is not null
 ),
 
 years as (
@@ -14,9 +16,11 @@ years as (
         flow,
         sum(value_usd) as value_usd,
         sum(value_usd_prev_year) as value_usd_prev_year,
-        count(*) as months_covered,
-        count(value_usd_prev_year) as months_covered_prev_year,
-        sum(release_count) as release_count
+        sum(months_covered) as months_covered,
+        sum(case when value_usd_prev_year is not null then months_covered end)
+            as months_covered_prev_year,
+        sum(release_count) as release_count,
+        max(source_kind) as source_kind
     from monthly
     group by all
 )
@@ -35,6 +39,7 @@ select
             then round(100.0 * (value_usd - value_usd_prev_year) / value_usd_prev_year, 1)
     end as yoy_pct,
     cast(months_covered as integer) as months_covered,
-    cast(release_count as integer) as release_count
+    cast(release_count as integer) as release_count,
+    source_kind
 from years
 order by year, partner_iso3, flow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable
 from decimal import Decimal
@@ -52,6 +53,38 @@ def run(
 
     _run_flow(lambda: build_warehouse(_text(landing), _text(warehouse_path)))
     _print_half_years(warehouse_path, summary_partner)
+
+
+@app.command("as-of")
+def as_of_command(
+    date: Annotated[str, typer.Argument(help="The day to look back to, YYYY-MM-DD.")],
+    warehouse_path: WarehouseOption = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write it; default warehouse/as_of/<name>-<date>.")
+    ] = None,
+) -> None:
+    """Build a copy of the warehouse whose marts show what was known on DATE (releases
+    published by then, or received by then where the publication date is unknown)."""
+    day = _date(date)
+    settings = get_settings(warehouse_path=warehouse_path)
+    target = warehouse.build_as_of(
+        _existing(settings.warehouse_path), day, settings.sql_dir, settings.seeds_dir, out
+    )
+    con = warehouse.connect(target, read_only=True)
+    try:
+        [(latest,)] = con.execute(
+            "select strftime(max(period_end), '%Y-%m') from marts.trade_monthly"
+        ).fetchall()
+    finally:
+        con.close()
+    console.print(f"Marts as of {day}: {target} (latest month {latest or 'none'}).")
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"{text!r}: expected a date as YYYY-MM-DD") from error
 
 
 @app.command()

@@ -52,7 +52,8 @@ def ordered(models: list[Model]) -> list[Model]:
         m.name: {
             other
             for other in by_name
-            if other != m.name and re.search(rf"\b{re.escape(other)}\b", m.sql)
+            # comments may name other models without depending on them
+            if other != m.name and re.search(rf"\b{re.escape(other)}\b", _COMMENT.sub("", m.sql))
         }
         for m in models
     }

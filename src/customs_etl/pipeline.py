@@ -13,15 +13,24 @@ import polars as pl
 from customs_etl import seeds
 from customs_etl.errors import ReleaseError
 from customs_etl.parsing import parse_detailed_export
+from customs_etl.preliminary import parse_preliminary_table
 from customs_etl.releases import ReleaseFile, period_named_in
-from customs_etl.transform import release_hs_level, release_period, to_canonical
+from customs_etl.transform import (
+    NEIGHBOUR_SCHEMA,
+    TABLE_ROUNDING,
+    preliminary_checks,
+    release_hs_level,
+    release_period,
+    to_canonical,
+    to_headline,
+)
 from customs_etl.warehouse import ReleaseRecord
 
 if TYPE_CHECKING:
     from customs_etl.validation import ValidationOutcome
 
 # Bump when parsing or transformation changes, so cached staged files are rebuilt.
-STAGING_VERSION = "1"
+STAGING_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -30,19 +39,24 @@ class StagedRelease:
 
     release: ReleaseFile
     path: Path
-    period: str  # ISO date of the month's first day
-    hs_level: int
+    period: str  # ISO date of the (last) month's first day
+    hs_level: int | None  # None for a preliminary table
     currency: str
     dialect: str
     encoding: str
     row_count: int
     value_total: int
+    months_covered: int = 1
+
+    @property
+    def kind(self) -> str:
+        return self.release.kind
 
     def record(self, status: str = "loaded", error: str | None = None) -> ReleaseRecord:
         return ReleaseRecord(
             release_id=self.release.release_id,
             source_name=self.release.source_name,
-            kind="detailed_export",
+            kind=self.release.kind,
             size_bytes=self.release.size_bytes,
             status=status,
             flow=self.release.flow,
@@ -54,6 +68,9 @@ class StagedRelease:
             row_count=self.row_count,
             value_total=self.value_total,
             error=error,
+            slot_name=self.release.slot_name,
+            published_on=self.release.published_on,
+            months_covered=self.months_covered,
         )
 
 
@@ -63,19 +80,16 @@ def staged_path(staging_dir: Path, release: ReleaseFile) -> Path:
 
 def stage_release(release: ReleaseFile, staging_dir: Path, seeds_dir: Path) -> StagedRelease:
     """Parse and canonicalise one release file; write it as Parquet (whole, then renamed)."""
+    if release.kind == "preliminary_table":
+        return stage_preliminary(release, staging_dir, seeds_dir)
     parsed = parse_detailed_export(release.path, release.source_name)
     canonical = to_canonical(parsed.frame, release, seeds.partners(seeds_dir))
     period = release_period(canonical, release.source_name)
     _check_period_matches_name(period, release.source_name)
     hs_level = release_hs_level(canonical, release.source_name)
-    target = staged_path(staging_dir, release)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
-    canonical.write_parquet(partial)
-    partial.replace(target)
     return StagedRelease(
         release=release,
-        path=target,
+        path=_write_staged(canonical, staging_dir, release),
         period=period.isoformat(),
         hs_level=hs_level,
         currency=parsed.currency,
@@ -84,6 +98,40 @@ def stage_release(release: ReleaseFile, staging_dir: Path, seeds_dir: Path) -> S
         row_count=canonical.height,
         value_total=int(canonical["value"].sum()),
     )
+
+
+def stage_preliminary(release: ReleaseFile, staging_dir: Path, seeds_dir: Path) -> StagedRelease:
+    """A saved or fetched preliminary-table page as headline rows (both flows and the total)."""
+    table = parse_preliminary_table(release.path.read_bytes(), release.source_name)
+    _check_period_matches_name(table.period, release.source_name)
+    headline = to_headline(
+        table.frame,
+        release.release_id,
+        seeds.partners(seeds_dir),
+        seeds.preliminary_labels(seeds_dir),
+    )
+    return StagedRelease(
+        release=release,
+        path=_write_staged(headline, staging_dir, release),
+        period=table.period.isoformat(),
+        hs_level=None,
+        currency=table.currency,
+        dialect=f"gacc_preliminary_table_{table.table_number}",
+        encoding="html",
+        row_count=headline.height,
+        value_total=int(headline.filter(pl.col("flow") == "total")["value_ytd"].sum()),
+        months_covered=table.months_covered,
+    )
+
+
+def _write_staged(frame: pl.DataFrame, staging_dir: Path, release: ReleaseFile) -> Path:
+    """Write whole, then rename: a staged file is complete or absent."""
+    target = staged_path(staging_dir, release)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_suffix(".partial")
+    frame.write_parquet(partial)
+    partial.replace(target)
+    return target
 
 
 def _check_period_matches_name(period: dt.date, source_name: str) -> None:
@@ -103,12 +151,17 @@ def read_staged(staged: StagedRelease) -> pl.DataFrame:
 
 
 def rejected_record(
-    release_id: str, source_name: str, size_bytes: int, error: str, flow: str | None = None
+    release_id: str,
+    source_name: str,
+    size_bytes: int,
+    error: str,
+    flow: str | None = None,
+    kind: str = "detailed_export",
 ) -> ReleaseRecord:
     return ReleaseRecord(
         release_id=release_id,
         source_name=source_name,
-        kind="detailed_export",
+        kind=kind,
         size_bytes=size_bytes,
         status="rejected",
         flow=flow,
@@ -117,10 +170,27 @@ def rejected_record(
 
 
 def validate_staged(
-    staged: StagedRelease, seeds_dir: Path, expectations_dir: Path
+    staged: StagedRelease,
+    seeds_dir: Path,
+    expectations_dir: Path,
+    neighbours: pl.DataFrame | None = None,
 ) -> ValidationOutcome:
-    """Run the detailed-trade suite over every row of a staged release."""
-    from customs_etl.validation import validate_detailed_trade
+    """Run the release kind's suite over every row of a staged release. A preliminary table
+    is checked against the neighbouring months' tables already loaded (`neighbours`, from
+    warehouse.headline_neighbours)."""
+    from customs_etl.validation import validate_detailed_trade, validate_preliminary_table
+
+    if staged.kind == "preliminary_table":
+        checks = preliminary_checks(
+            read_staged(staged), neighbours if neighbours is not None else _no_neighbours()
+        )
+        return validate_preliminary_table(
+            checks,
+            release_period=dt.date.fromisoformat(staged.period),
+            currency=staged.currency,
+            rounding=TABLE_ROUNDING[staged.currency],
+            context_dir=expectations_dir,
+        )
 
     return validate_detailed_trade(
         read_staged(staged),
@@ -130,3 +200,30 @@ def validate_staged(
         customs_regime_codes=seeds.customs_regime_codes(seeds_dir),
         context_dir=expectations_dir,
     )
+
+
+def _no_neighbours() -> pl.DataFrame:
+    return pl.DataFrame(schema=NEIGHBOUR_SCHEMA)
+
+
+def vintage_order(staged: StagedRelease) -> tuple[str, dt.date, str]:
+    """Oldest month first, then oldest publication (unknown last), then checksum."""
+    published = staged.release.published_on or dt.date.max
+    return staged.period, published, staged.release.release_id
+
+
+def cross_check_warnings(cross_check: pl.DataFrame) -> list[str]:
+    """One line per disagreement of marts.preliminary_cross_check, with both figures."""
+    return [
+        f"{row['partner_iso3']} {row['flow']} {_span(row)}: detailed "
+        f"{row['value_detailed']:,} {row['currency']} vs preliminary "
+        f"{row['value_preliminary']:,} ({row['difference_pct']:+.2f}%, tolerance "
+        f"{row['tolerance']:,}) in {row['preliminary_source_name']}"
+        for row in cross_check.filter(~pl.col("within_tolerance")).iter_rows(named=True)
+    ]
+
+
+def _span(row: dict[str, object]) -> str:
+    start, end = row["period"], row["period_end"]
+    assert isinstance(start, dt.date) and isinstance(end, dt.date)
+    return f"{start:%Y-%m}" if start == end else f"{start:%Y-%m}..{end:%Y-%m}"

@@ -13,9 +13,18 @@ from customs_etl.errors import UnknownFlowError
 
 TradeFlow = Literal["export", "import"]
 TRADE_FLOWS: tuple[TradeFlow, ...] = ("export", "import")
-# Detailed exports of GACC's online query platform; later kinds (preliminary tables) add here.
-RELEASE_SUFFIXES = (".csv", ".csv.gz")
+ReleaseKind = Literal["detailed_export", "preliminary_table"]
+# Detailed exports of GACC's online query platform, and saved preliminary-table pages.
+DETAILED_SUFFIXES = (".csv", ".csv.gz", ".xlsx")
+PRELIMINARY_SUFFIXES = (".html", ".htm")
+RELEASE_SUFFIXES = DETAILED_SUFFIXES + PRELIMINARY_SUFFIXES
 _CHUNK = 1 << 20
+# "prk_hs8.published-2025-07-20.csv": the day GACC published what the file holds. It orders
+# vintages when files arrive out of order, and is not part of the file's slot name.
+_PUBLISHED = re.compile(
+    r"[._\- ]?published[-_ ]?((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -23,14 +32,36 @@ class ReleaseFile:
     """A file to load, with what can be known before parsing it."""
 
     path: Path
-    source_name: str  # landing-relative path (or the bare name of an ingested file)
-    flow: TradeFlow
+    source_name: str  # landing-relative path (or the bare name of an ingested file), or URL
+    flow: TradeFlow | None  # None for a preliminary table, which holds both flows
     release_id: str  # SHA-256 of the bytes: the same file under another name is the same release
     size_bytes: int
+    kind: ReleaseKind = "detailed_export"
+    published_on: dt.date | None = None  # when GACC published it, where the name says so
 
     @property
     def short_id(self) -> str:
         return self.release_id[:12]
+
+    @property
+    def slot_name(self) -> str:
+        """The name without its publication date: vintages of one download share it."""
+        return slot_name(self.source_name)
+
+
+def release_kind(name: str) -> ReleaseKind:
+    return "preliminary_table" if name.lower().endswith(PRELIMINARY_SUFFIXES) else "detailed_export"
+
+
+def published_on_in(name: str) -> dt.date | None:
+    """The publication date a file name carries (`...published-YYYY-MM-DD...`), if any."""
+    match = _PUBLISHED.search(Path(name).name)
+    return dt.date(int(match[1]), int(match[2]), int(match[3])) if match else None
+
+
+def slot_name(name: str) -> str:
+    path = Path(name)
+    return (path.parent / _PUBLISHED.sub("", path.name)).as_posix()
 
 
 def sha256_file(path: Path) -> str:
@@ -54,7 +85,7 @@ _NAME_MONTH = re.compile(r"(?:^|[_\-. ])((?:19|20)\d{2})-?(0[1-9]|1[0-2])(?=$|[_
 def period_named_in(source_name: str) -> dt.date | None:
     """The month a landing path names: its innermost `YYYY-MM` folder, else a `YYYYMM` or
     `YYYY-MM` token in the file name. A file's rows must agree with it."""
-    parts = Path(source_name).parts
+    parts = Path(slot_name(source_name)).parts
     for folder in reversed(parts[:-1]):
         if match := _FOLDER_MONTH.fullmatch(folder):
             return dt.date(int(match[1]), int(match[2]), 1)
@@ -83,10 +114,12 @@ def discover_release_files(landing_dir: Path) -> list[Path]:
 def describe_release(
     path: Path, *, landing_dir: Path | None = None, flow: TradeFlow | None = None
 ) -> ReleaseFile:
-    """Checksum a file and settle its flow: explicit `flow` first, else the landing folder name."""
+    """Checksum a file and settle its kind and flow: an explicit `flow` first, else the landing
+    folder name (a preliminary table has both flows)."""
     relative = path.relative_to(landing_dir) if landing_dir else Path(path.name)
-    resolved_flow = flow or flow_from_path(relative)
-    if resolved_flow is None:
+    kind = release_kind(relative.name)
+    resolved_flow = None if kind == "preliminary_table" else flow or flow_from_path(relative)
+    if resolved_flow is None and kind == "detailed_export":
         raise UnknownFlowError(
             str(relative),
             "the flow of this query export is unknown (the file has no flow column)",
@@ -98,4 +131,6 @@ def describe_release(
         flow=resolved_flow,
         release_id=sha256_file(path),
         size_bytes=path.stat().st_size,
+        kind=kind,
+        published_on=published_on_in(relative.name),
     )

@@ -18,3 +18,7 @@ def partners(seeds_dir: Path) -> pl.DataFrame:
 
 def customs_regime_codes(seeds_dir: Path) -> list[str]:
     return read_seed(seeds_dir, "customs_regimes")["customs_regime_code"].to_list()
+
+
+def preliminary_labels(seeds_dir: Path) -> pl.DataFrame:
+    return read_seed(seeds_dir, "preliminary_labels")

@@ -29,10 +29,22 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = "2GB"
     # Earlier published warehouses kept under warehouse/versions/ for `customs-etl rollback`.
     keep_versions: int = 5
+    # Where every received file is kept under its SHA-256 (default: warehouse/landing/).
+    landing_zone_dir: Path | None = None
+    # Preliminary tables to fetch on each run: page URLs, and/or index pages linking to them.
+    preliminary_urls: list[str] = Field(default_factory=list)
+    preliminary_index_urls: list[str] = Field(default_factory=list)
+    fetch_timeout_seconds: float = 30.0
+    fetch_attempts: int = 4
+    fetch_backoff_seconds: float = 5.0
 
     @property
     def staging_dir(self) -> Path:
         return self.work_dir / "staging"
+
+    @property
+    def landing_zone(self) -> Path:
+        return self.landing_zone_dir or self.warehouse_path.parent / "landing"
 
     @property
     def quarantine_dir(self) -> Path:

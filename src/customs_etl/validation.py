@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from great_expectations.data_context import AbstractDataContext
 
 SUITE = "detailed_trade"
+PRELIMINARY_SUITE = "preliminary_table"
+CROSS_CHECK_SUITE = "preliminary_cross_check"
 DATA_DOCS_INDEX = Path("uncommitted") / "data_docs" / "local_site" / "index.html"
 ROW_ID = "source_row"
 SAMPLE_SIZE = 5
@@ -51,6 +53,7 @@ class ExpectationFailure:
     sample_rows: list[int]  # source_row of each sampled value, where there is one
     expected: str = ""  # the expectation's description in the suite
     error: str | None = None  # GX could not evaluate the expectation (e.g. a wrong dtype)
+    severity: str = "critical"  # "warning": reported, the batch still loads
 
     def message(self) -> str:
         if self.error:
@@ -72,8 +75,16 @@ class ValidationOutcome:
     evaluated_expectations: int
     failures: tuple[ExpectationFailure, ...]
 
+    @property
+    def warnings(self) -> tuple[ExpectationFailure, ...]:
+        return tuple(f for f in self.failures if f.severity != "critical")
+
+    @property
+    def refusals(self) -> tuple[ExpectationFailure, ...]:
+        return tuple(f for f in self.failures if f.severity == "critical")
+
     def summary(self) -> str:
-        if self.success:
+        if self.success and not self.failures:
             return f"{self.suite}: all {self.evaluated_expectations} expectations met"
         head = f"{self.suite}: {len(self.failures)} of {self.evaluated_expectations} failed"
         return "\n".join([head, *(f"  - {f.message()}" for f in self.failures)])
@@ -89,8 +100,6 @@ def validate_detailed_trade(
     context_dir: Path,
 ) -> ValidationOutcome:
     """Run the detailed_trade suite over every row of one release's canonical frame."""
-    definition, columns = _load(Path(context_dir).resolve())
-    data = _to_pandas(frame, columns)
     parameters = {
         # The period column arrives as datetime64, which pandas compares only with datetimes.
         "release_period": dt.datetime.combine(release_period, dt.time()),
@@ -98,19 +107,53 @@ def validate_detailed_trade(
         "partner_codes": sorted(set(partner_codes)),
         "customs_regime_codes": sorted(set(customs_regime_codes)),
     }
+    return run_suite(SUITE, frame, parameters, context_dir)
+
+
+def validate_preliminary_table(
+    checks: pl.DataFrame,
+    *,
+    release_period: dt.date,
+    currency: str,
+    rounding: int,
+    context_dir: Path,
+) -> ValidationOutcome:
+    """The preliminary_table suite over one table's rows and their derived check columns."""
+    parameters = {
+        "release_period": dt.datetime.combine(release_period, dt.time()),
+        "release_currencies": [currency],
+        "rounding": rounding,
+        "negative_rounding": -rounding,
+    }
+    return run_suite(PRELIMINARY_SUITE, checks, parameters, context_dir)
+
+
+def validate_cross_check(frame: pl.DataFrame, context_dir: Path) -> ValidationOutcome:
+    """Detailed against preliminary figures (marts.preliminary_cross_check): warnings only."""
+    return run_suite(CROSS_CHECK_SUITE, frame, {}, context_dir)
+
+
+def run_suite(
+    suite: str, frame: pl.DataFrame, parameters: Mapping[str, object], context_dir: Path
+) -> ValidationOutcome:
+    """One run of a stored suite over every row of a frame; failures of expectations whose
+    severity is not critical are warnings, which do not make the outcome unsuccessful."""
+    definition, columns = _load(Path(context_dir).resolve(), suite)
+    data = _to_pandas(frame, columns)
     with _RUN_LOCK:
         result = definition.run(
             batch_parameters={"dataframe": data},
-            expectation_parameters=parameters,
+            expectation_parameters=dict(parameters),
             result_format=_RESULT_FORMAT,
         )
+    failures = _in_reading_order(
+        _failure(r, data, parameters) for r in result.results if not r.success
+    )
     return ValidationOutcome(
-        suite=SUITE,
-        success=bool(result.success),
+        suite=suite,
+        success=not any(f.severity == "critical" for f in failures),
         evaluated_expectations=int(result.statistics["evaluated_expectations"]),
-        failures=_in_reading_order(
-            _failure(r, data, parameters) for r in result.results if not r.success
-        ),
+        failures=failures,
     )
 
 
@@ -139,10 +182,10 @@ def _context(context_dir: Path) -> AbstractDataContext:
     return gx.get_context(mode="file", context_root_dir=context_dir)
 
 
-@functools.lru_cache(maxsize=4)
-def _load(context_dir: Path) -> tuple[ValidationDefinition, tuple[str, ...]]:
+@functools.lru_cache(maxsize=16)
+def _load(context_dir: Path, suite: str) -> tuple[ValidationDefinition, tuple[str, ...]]:
     """The stored validation definition and the columns its suite reads, once per process."""
-    definition = _context(context_dir).validation_definitions.get(SUITE)
+    definition = _context(context_dir).validation_definitions.get(suite)
     return definition, _suite_columns(definition.suite)
 
 
@@ -151,7 +194,7 @@ def _suite_columns(suite: ExpectationSuite) -> tuple[str, ...]:
     names = [ROW_ID]
     for expectation in suite.expectations:
         kwargs = expectation.configuration.kwargs
-        names.extend([kwargs["column"]] if "column" in kwargs else [])
+        names.extend(kwargs[key] for key in ("column", "column_A", "column_B") if key in kwargs)
         names.extend(kwargs.get("column_list") or kwargs.get("column_set") or [])
     return tuple(dict.fromkeys(names))
 
@@ -181,11 +224,14 @@ def _failure(
     found: Mapping[str, Any] = result.result or {}
     failure = ExpectationFailure(
         expectation=config.type,
-        column=kwargs.get("column") or ", ".join(kwargs.get("column_list") or []) or None,
+        column=kwargs.get("column")
+        or ", ".join(kwargs.get("column_list") or _pair(kwargs))
+        or None,
         unexpected_count=int(found.get("unexpected_count") or 0),
         sample_values=[_plain(v) for v in found.get("partial_unexpected_list") or []],
         sample_rows=_source_rows(data, found.get("partial_unexpected_index_list") or []),
         expected=_fill(config.description or "", parameters),
+        severity=str(getattr(config, "severity", None) or "critical").rsplit(".", 1)[-1].lower(),
     )
     if error := _exception_message(result.exception_info):
         return replace(failure, error=error)
@@ -195,6 +241,10 @@ def _failure(
     if config.type == "expect_column_unique_value_count_to_be_between" and failure.column in data:
         return _minority_rows(failure, data[failure.column], data.get(ROW_ID))
     return failure
+
+
+def _pair(kwargs: Mapping[str, Any]) -> list[str]:
+    return [kwargs[key] for key in ("column_A", "column_B") if key in kwargs]
 
 
 def _source_rows(data: pd.DataFrame, labels: list[int]) -> list[int]:

@@ -18,12 +18,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from customs_etl import models
 from customs_etl.errors import ReleaseError
 
 # Checked on the build database before it may replace the published one.
 PUBLICATION_CHECKS = ("marts.trade_monthly", "marts.trade_half_year", "meta.releases")
+
+
+# Where each kind of release is loaded; staged columns the core does not keep (names come
+# from the seeds at query time) are left out.
+CORE_TABLES = {"detailed_export": "core.trade_detailed", "preliminary_table": "core.trade_headline"}
+_CORE_COLUMNS = "columns(c -> c not in ('partner_iso3', 'partner_name'))"
 
 
 class RunInProgressError(RuntimeError):
@@ -48,6 +55,9 @@ class ReleaseRecord:
     row_count: int | None = None
     value_total: int | None = None
     error: str | None = None
+    slot_name: str | None = None
+    published_on: dt.date | None = None
+    months_covered: int | None = None
 
 
 def connect(
@@ -131,8 +141,9 @@ def record_release(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> Non
         """
         insert or replace into meta.releases (
             release_id, source_name, kind, flow, period, currency, hs_level, dialect, encoding,
-            size_bytes, row_count, value_total, status, error, received_at, loaded_at
-        ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            size_bytes, row_count, value_total, status, error, received_at, loaded_at,
+            slot_name, published_on, months_covered
+        ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         [
             record.release_id,
@@ -151,6 +162,9 @@ def record_release(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> Non
             record.error,
             first_seen[0] if first_seen else now,
             now if record.status == "loaded" else None,
+            record.slot_name or record.source_name,
+            record.published_on,
+            record.months_covered,
         ],
     )
 
@@ -158,19 +172,19 @@ def record_release(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> Non
 def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRecord) -> int:
     """Replace a release's rows as a unit, in one transaction with its registry entry.
 
-    Rows that another current release already delivered (the same grain in a different file)
-    would be counted twice: the release is refused and nothing of it stays."""
+    Detailed rows that another current release already delivered (the same grain in a
+    different file) would be counted twice: the release is refused and nothing of it stays.
+    Preliminary tables overlap by design (each vintage restates its months)."""
+    table = CORE_TABLES[record.kind]
     con.execute("begin transaction")
     try:
-        con.execute("delete from core.trade_detailed where release_id = ?", [record.release_id])
+        con.execute(f"delete from {table} where release_id = ?", [record.release_id])
         con.execute(
-            """
-            insert into core.trade_detailed by name
-            select * exclude (partner_iso3, partner_name) from read_parquet(?)
-            """,
+            f"insert into {table} by name select {_CORE_COLUMNS} from read_parquet(?)",
             [str(staged)],
         )
-        _refuse_duplicated_grain(con, record)
+        if record.kind == "detailed_export":
+            _refuse_duplicated_grain(con, record)
         record_release(con, record)
         con.execute("commit")
     except Exception:
@@ -181,15 +195,18 @@ def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRe
 
 _DUPLICATED_GRAIN = """
 with current_others as (
+    -- the latest vintage of every other download (ranked as core.releases_in_view ranks them)
     select release_id, source_name
     from (
-        select release_id, source_name, row_number() over (
-            partition by flow, source_name order by received_at desc, release_id desc
+        select release_id, source_name, slot_name, row_number() over (
+            partition by flow, coalesce(slot_name, source_name)
+            order by coalesce(published_on, cast(received_at as date)) desc,
+                     received_at desc, release_id desc
         ) as vintage_rank
         from meta.releases
         where status = 'loaded' and kind = 'detailed_export'
     )
-    where vintage_rank = 1 and source_name <> $source_name
+    where vintage_rank = 1 and coalesce(slot_name, source_name) <> $slot_name
 )
 select other.source_name, count(*) as rows, min(new.source_row) as first_row
 from core.trade_detailed as new
@@ -213,7 +230,7 @@ limit 1
 def _refuse_duplicated_grain(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> None:
     parameters = {
         "release_id": record.release_id,
-        "source_name": record.source_name,
+        "slot_name": record.slot_name or record.source_name,
         "period": record.period,
         "flow": record.flow,
     }
@@ -230,16 +247,79 @@ def _refuse_duplicated_grain(con: duckdb.DuckDBPyConnection, record: ReleaseReco
         )
 
 
-def build_models(con: duckdb.DuckDBPyConnection, sql_dir: Path, seeds_dir: Path) -> list[str]:
+_HEADLINE_NEIGHBOURS = """
+select
+    lower(regexp_replace(lower(headline.partner_label), '[^0-9a-z]', '', 'g')) as key,
+    headline.flow,
+    headline.period,
+    headline.value_ytd
+from core.trade_headline as headline
+inner join meta.releases as releases using (release_id)
+where releases.status = 'loaded'
+  and headline.currency = $currency
+  and headline.period in ($previous, $next)
+qualify row_number() over (
+    partition by key, headline.flow, headline.period
+    order by coalesce(releases.published_on, cast(releases.received_at as date)) desc,
+             releases.received_at desc, headline.release_id desc
+) = 1
+"""
+
+
+def headline_neighbours(
+    con: duckdb.DuckDBPyConnection, period: dt.date, currency: str
+) -> pl.DataFrame:
+    """The latest loaded January-to-month figures of the months before and after `period`,
+    for the preliminary-table checks (key as transform.label_key makes it)."""
+    parameters = {
+        "currency": currency,
+        "previous": (period.replace(day=1) - dt.timedelta(days=1)).replace(day=1),
+        "next": (period.replace(day=28) + dt.timedelta(days=4)).replace(day=1),
+    }
+    return con.execute(_HEADLINE_NEIGHBOURS, parameters).pl()
+
+
+def build_models(
+    con: duckdb.DuckDBPyConnection,
+    sql_dir: Path,
+    seeds_dir: Path,
+    layers: tuple[str, ...] = models.LAYERS,
+) -> list[str]:
     """Rebuild staging (seeds), core views and marts in one transaction."""
     con.execute("begin transaction")
     try:
-        built = models.build(con, sql_dir, {"seeds_dir": str(seeds_dir.resolve())})
+        built = models.build(con, sql_dir, {"seeds_dir": str(seeds_dir.resolve())}, layers)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
     return built
+
+
+def as_of_path(published: Path, as_of: dt.date) -> Path:
+    return published.parent / "as_of" / f"{published.stem}-{as_of.isoformat()}.duckdb"
+
+
+def build_as_of(
+    published: Path, as_of: dt.date, sql_dir: Path, seeds_dir: Path, target: Path | None = None
+) -> Path:
+    """A copy of the published warehouse whose marts use only the releases known by `as_of`
+    (published by then, or received by then where the publication date is unknown). The
+    published file is only read; core keeps every vintage, so nothing needs reloading."""
+    target = target or as_of_path(published, as_of)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    shutil.copy2(published, partial)
+    con = connect(partial)
+    try:
+        con.execute("set variable as_of = ?", [as_of])
+        build_models(con, sql_dir, seeds_dir, layers=("marts", "meta"))
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(partial, target)
+    return target
 
 
 def record_run(con: duckdb.DuckDBPyConnection, run: dict[str, object]) -> None:

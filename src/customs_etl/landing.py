@@ -1,0 +1,178 @@
+"""The landing zone: every file dropped or fetched, kept immutable under its SHA-256.
+
+`objects/<sha[:2]>/<sha><suffix>` holds the bytes (read-only, never rewritten); `manifest.jsonl`
+has one line per file received under a name or URL: where it came from, when, its size and what
+it looks like. Processing reads the stored copy, so a drop folder that is cleaned up, or a page
+that changes upstream, loses nothing already received.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import gzip
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+from customs_etl.releases import ReleaseFile
+
+MANIFEST = "manifest.jsonl"
+_HEAD_BYTES = 64 * 1024
+_YEAR_MONTH = re.compile(r'^\s*"?((?:19|20)\d{2})(0[1-9]|1[0-2])"?\s*[,\t]')
+_CURRENCY_WORDS = {"US dollar": "USD", "美元": "USD", "人民币": "CNY", "RMB": "CNY", "Yuan": "CNY"}
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One receipt of a file: the same bytes under two names are two entries, one object."""
+
+    release_id: str
+    source: str  # "dropped" (landing folder, `ingest`) or "fetched" (HTTP)
+    origin: str  # landing-relative name, or the URL
+    received_at: str  # ISO 8601, UTC
+    size_bytes: int
+    format: str  # csv | csv.gz | xlsx | html
+    kind: str  # detailed_export | preliminary_table
+    object: str  # path of the stored bytes, relative to the landing zone
+    flow: str | None = None
+    period: str | None = None  # YYYY-MM as far as the first rows tell
+    currency: str | None = None
+    published_on: str | None = None
+
+
+class LandingZone:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / MANIFEST
+
+    def object_path(self, release_id: str, name: str) -> Path:
+        return self.root / "objects" / release_id[:2] / f"{release_id}{_suffix(name)}"
+
+    def receive(self, release: ReleaseFile, *, source: str = "dropped") -> ReleaseFile:
+        """Keep the file's bytes (once) and a manifest entry (once per name); the release
+        returned reads from the stored copy."""
+        stored = self.object_path(release.release_id, release.source_name)
+        if not stored.exists():
+            _store(release.path, stored)
+        with self._locked_manifest() as known:
+            if (release.release_id, release.source_name) not in known:
+                self._append(_entry(release, stored.relative_to(self.root), source))
+        return replace(release, path=stored)
+
+    def store_bytes(self, body: bytes, release: ReleaseFile, *, source: str) -> ReleaseFile:
+        """Receive fetched bytes (written to a temporary file first, like a dropped one)."""
+        scratch = self.root / "incoming" / f"{release.release_id}.partial"
+        scratch.parent.mkdir(parents=True, exist_ok=True)
+        scratch.write_bytes(body)
+        try:
+            return self.receive(replace(release, path=scratch), source=source)
+        finally:
+            scratch.unlink(missing_ok=True)
+
+    def entries(self) -> list[ManifestEntry]:
+        if not self.manifest_path.exists():
+            return []
+        lines = self.manifest_path.read_text(encoding="utf-8").splitlines()
+        return [ManifestEntry(**json.loads(line)) for line in lines if line.strip()]
+
+    @contextlib.contextmanager
+    def _locked_manifest(self) -> Iterator[set[tuple[str, str]]]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".manifest.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield {(e.release_id, e.origin) for e in self.entries()}
+
+    def _append(self, entry: ManifestEntry) -> None:
+        # One line per write, flushed to disk: a crash leaves whole lines behind.
+        with self.manifest_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def _suffix(name: str) -> str:
+    lowered = name.lower()
+    for suffix in (".csv.gz", ".csv", ".xlsx", ".html", ".htm"):
+        if lowered.endswith(suffix):
+            return suffix
+    return ""
+
+
+def _store(source: Path, target: Path) -> None:
+    """Copy to a temporary name, flush, then rename: a stored object is always whole."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    with source.open("rb") as reader, partial.open("wb") as writer:
+        shutil.copyfileobj(reader, writer, 1 << 20)
+        writer.flush()
+        os.fsync(writer.fileno())
+    partial.chmod(0o444)
+    partial.replace(target)
+
+
+def _entry(release: ReleaseFile, stored: Path, source: str) -> ManifestEntry:
+    file_format, period, currency = sniff(release.path, release.source_name)
+    return ManifestEntry(
+        release_id=release.release_id,
+        source=source,
+        origin=release.source_name,
+        received_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        size_bytes=release.size_bytes,
+        format=file_format,
+        kind=release.kind,
+        object=stored.as_posix(),
+        flow=release.flow,
+        period=period,
+        currency=currency,
+        published_on=release.published_on.isoformat() if release.published_on else None,
+    )
+
+
+def sniff(path: Path, name: str) -> tuple[str, str | None, str | None]:
+    """Format, and period and currency as far as the first bytes tell (None when they do not:
+    parsing decides, with a proper error)."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD_BYTES)
+    if head.startswith(b"\x1f\x8b"):
+        with contextlib.suppress(OSError, EOFError), gzip.open(path, "rb") as handle:
+            return ("csv.gz", *_sniff_csv(handle.read(_HEAD_BYTES)))
+        return "csv.gz", None, None
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx", None, None
+    if b"<html" in head[:4096].lower() or _suffix(name) in (".html", ".htm"):
+        return "html", *_sniff_preliminary(path, name)
+    return ("csv", *_sniff_csv(head))
+
+
+def _sniff_csv(head: bytes) -> tuple[str | None, str | None]:
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            text = head.decode(encoding, errors="strict" if encoding == "utf-8-sig" else "ignore")
+            break
+        except UnicodeDecodeError:
+            continue
+    lines = text.splitlines()
+    header = lines[0] if lines else ""
+    currency = next((code for word, code in _CURRENCY_WORDS.items() if word in header), None)
+    match = _YEAR_MONTH.match(lines[1]) if len(lines) > 1 else None
+    return (f"{match[1]}-{match[2]}" if match else None), currency
+
+
+def _sniff_preliminary(path: Path, name: str) -> tuple[str | None, str | None]:
+    from customs_etl.errors import ReleaseError
+    from customs_etl.preliminary import parse_preliminary_table
+
+    try:
+        table = parse_preliminary_table(path.read_bytes(), name)
+    except ReleaseError:
+        return None, None
+    return table.period.strftime("%Y-%m"), table.currency

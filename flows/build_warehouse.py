@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
-from customs_etl import pipeline, progress, quarantine, warehouse
+from customs_etl import fetch, pipeline, progress, quarantine, warehouse
 from customs_etl.errors import ReleaseError
 from customs_etl.landing import LandingZone
 from customs_etl.releases import (
@@ -126,6 +126,54 @@ def discover_releases(
         releases.append(zone.receive(release))
     logger.info("Found %d release file(s), %d unusable", len(releases), len(unusable))
     return releases, unusable
+
+
+def _retrying(task_fn: Task, settings: Settings) -> Task:
+    """Retries with exponential backoff, on timeouts, dropped connections, 429 and 5xx only."""
+    delays = [
+        fetch.backoff_delay(attempt, backoff_base=settings.fetch_backoff_seconds)
+        for attempt in range(1, settings.fetch_attempts)
+    ]
+    return task_fn.with_options(
+        retries=len(delays),
+        retry_delay_seconds=delays,
+        retry_jitter_factor=0.5,
+        retry_condition_fn=fetch.retry_condition,
+    )
+
+
+@task(name="fetch-index-page", cache_policy=NO_CACHE)
+def fetch_index_page(url: str, settings: Settings) -> list[str]:
+    with fetch.make_client(timeout=settings.fetch_timeout_seconds) as client:
+        urls = fetch.table_urls_from_index(
+            url, client=client, timeout=settings.fetch_timeout_seconds
+        )
+    get_run_logger().info("%s links to %d preliminary table(s)", url, len(urls))
+    return urls
+
+
+@task(name="fetch-preliminary-table", cache_policy=NO_CACHE)
+def fetch_preliminary_table(url: str, settings: Settings) -> ReleaseFile:
+    """Fetched (or unchanged since the last fetch) and kept in the landing zone."""
+    zone = LandingZone(settings.landing_zone)
+    with fetch.make_client(timeout=settings.fetch_timeout_seconds) as client:
+        release = fetch.fetch_to_landing_zone(
+            url, zone, client=client, timeout=settings.fetch_timeout_seconds
+        )
+    get_run_logger().info("Fetched %s: release %s", url, release.short_id)
+    return release
+
+
+def fetch_sources(settings: Settings) -> list[ReleaseFile]:
+    """The configured preliminary tables, pages and index pages: every page kept in the
+    landing zone. A source that stays down after the retries fails the run before anything
+    is built, so the published warehouse is untouched."""
+    urls = list(settings.preliminary_urls)
+    for index_url in settings.preliminary_index_urls:
+        urls += _retrying(fetch_index_page, settings)(index_url, settings)
+    return [
+        _retrying(fetch_preliminary_table, settings)(url, settings) for url in dict.fromkeys(urls)
+    ]
 
 
 @task(name="stage-release", cache_key_fn=_release_cache_key, persist_result=True)
@@ -283,12 +331,16 @@ def build_warehouse(
         paths = [Path(f) for f in files] if files is not None else None
         landing = None if paths is not None else settings.landing_dir
         releases, unusable = discover_releases(landing, paths, trade_flow, settings.landing_zone)
+        if paths is None:
+            releases += fetch_sources(settings)
         if period_from or period_to:
             releases, unusable = _within(releases, unusable, period_from, period_to)
         summary.releases_seen = len(releases) + len(unusable)
         summary.rejected |= {str(path): error.message() for path, error in unusable.items()}
         already = warehouse.loaded_release_ids(published)
-        new = [r for r in releases if r.release_id not in already]
+        # The same bytes twice (two names, or a page fetched and also dropped) load once.
+        unique = list({r.release_id: r for r in reversed(releases)}.values())[::-1]
+        new = [r for r in unique if r.release_id not in already]
         summary.skipped = [r.source_name for r in releases if r.release_id in already]
         if new or unusable:
             with _disk_full_is_explained(settings.warehouse_path):

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from loopback import ServerState, serve
 from support import FIXTURES, SEEDS_DIR
 
 # Tests run with telemetry off, like the product.
@@ -30,3 +31,10 @@ def prefect_harness() -> Iterator[None]:
 
     with prefect_test_harness(server_startup_timeout=120):
         yield
+
+
+@pytest.fixture
+def server() -> Iterator[ServerState]:
+    """The loopback HTTP server (tests/loopback.py), one per test."""
+    with serve() as state:
+        yield state

@@ -8,6 +8,7 @@ on an index page.
 
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 import time
@@ -15,18 +16,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 import httpx
 
 from customs_etl import __version__
+from customs_etl.landing import LandingZone
 from customs_etl.preliminary import (
     detect_challenge_or_error,
     is_preliminary_title,
     looks_like_challenge_or_error,
     page_links,
 )
+from customs_etl.releases import ReleaseFile
 
 USER_AGENT = (
     f"customs-etl/{__version__} (open-source ETL of GACC trade releases; "
@@ -275,6 +279,51 @@ def discover_table_urls(index_html: str, base_url: str) -> list[str]:
     return urls
 
 
+def fetch_to_landing_zone(
+    url: str, zone: LandingZone, *, client: httpx.Client, timeout: float
+) -> ReleaseFile:
+    """One conditional GET of a preliminary-table page, kept in the landing zone before
+    anything reads it. An unchanged page (304) is not downloaded again: the copy kept from the
+    last fetch is the release. Raises RetryableFetchError / FetchRejectedError."""
+    last = zone.last_fetch(url)
+    validators = (
+        CacheValidators(str(last["etag"]) or None, str(last["last_modified"]) or None)
+        if last
+        else None
+    )
+    result = fetch(url, client=client, validators=validators, timeout=timeout)
+    if result.not_modified and last:
+        return ReleaseFile(
+            path=zone.root / str(last["object"]),
+            source_name=url,
+            flow=None,
+            release_id=str(last["release_id"]),
+            size_bytes=int(last["size_bytes"]),
+            kind="preliminary_table",
+        )
+    body = result.body or b""
+    release = ReleaseFile(
+        path=Path(),
+        source_name=url,
+        flow=None,
+        release_id=hashlib.sha256(body).hexdigest(),
+        size_bytes=len(body),
+        kind="preliminary_table",
+    )
+    kept = zone.store_bytes(body, release, source="fetched")
+    zone.remember_fetch(url, kept, result.etag, result.last_modified)
+    return kept
+
+
+def table_urls_from_index(index_url: str, *, client: httpx.Client, timeout: float) -> list[str]:
+    """The by-country table pages an index page links to (fetched unconditionally: it is
+    small and its links are what changes)."""
+    result = fetch(
+        index_url, client=client, validators=None, timeout=timeout, check=detect_challenge_or_error
+    )
+    return discover_table_urls((result.body or b"").decode("utf-8", errors="replace"), index_url)
+
+
 __all__ = [
     "USER_AGENT",
     "CacheValidators",
@@ -286,8 +335,10 @@ __all__ = [
     "detect_challenge_or_error",
     "discover_table_urls",
     "fetch",
+    "fetch_to_landing_zone",
     "fetch_with_retries",
     "is_retryable",
     "make_client",
     "retry_condition",
+    "table_urls_from_index",
 ]

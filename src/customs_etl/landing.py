@@ -23,6 +23,7 @@ from pathlib import Path
 from customs_etl.releases import ReleaseFile
 
 MANIFEST = "manifest.jsonl"
+FETCH_STATE = "fetched.json"  # per URL: validators for conditional requests, the last object
 _HEAD_BYTES = 64 * 1024
 _YEAR_MONTH = re.compile(r'^\s*"?((?:19|20)\d{2})(0[1-9]|1[0-2])"?\s*[,\t]')
 _CURRENCY_WORDS = {"US dollar": "USD", "美元": "USD", "人民币": "CNY", "RMB": "CNY", "Yuan": "CNY"}
@@ -77,6 +78,29 @@ class LandingZone:
             return self.receive(replace(release, path=scratch), source=source)
         finally:
             scratch.unlink(missing_ok=True)
+
+    def last_fetch(self, url: str) -> dict[str, str | int] | None:
+        """What the last successful fetch of `url` kept (validators, release id, object)."""
+        return self._fetch_state().get(url)
+
+    def remember_fetch(
+        self, url: str, release: ReleaseFile, etag: str | None, last_modified: str | None
+    ) -> None:
+        state = self._fetch_state()
+        state[url] = {
+            "release_id": release.release_id,
+            "object": release.path.relative_to(self.root).as_posix(),
+            "size_bytes": release.size_bytes,
+            "etag": etag or "",
+            "last_modified": last_modified or "",
+        }
+        partial = self.root / f".{FETCH_STATE}.partial"
+        partial.write_text(json.dumps(state, indent=1, sort_keys=True), encoding="utf-8")
+        partial.replace(self.root / FETCH_STATE)
+
+    def _fetch_state(self) -> dict[str, dict[str, str | int]]:
+        path = self.root / FETCH_STATE
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
     def entries(self) -> list[ManifestEntry]:
         if not self.manifest_path.exists():

@@ -87,7 +87,9 @@ def test_bad_input_is_quarantined_and_nothing_published_changes(
     assert report.source_name == f"{folder}/{name}"
     assert message in report.summary()
     stored = json.loads((published.parent / "quarantine" / f"{report.release_id}.json").read_text())
-    assert stored["path"] == str(target) and stored["findings"]
+    # The raw file is kept, as received, in the landing zone under its checksum.
+    assert Path(stored["path"]).read_bytes() == received and stored["findings"]
+    assert Path(stored["path"]).is_relative_to(published.parent / "landing" / "objects")
     assert (
         (published.parent / "quarantine" / f"{report.release_id}.md")
         .read_text()
@@ -126,3 +128,30 @@ def test_a_fixed_file_loads_on_the_next_run_and_leaves_quarantine(
     status = CliRunner().invoke(app, ["status", "--warehouse", str(published)])
     assert "0 release(s) quarantined" in status.output
     assert "Data as of: export" not in status.output and "import 2025-04" in status.output
+
+
+def test_a_january_to_month_value_that_falls_is_quarantined(
+    published: Path, tmp_path: Path
+) -> None:
+    landing = tmp_path / "landing"
+    january_february = landing / "preliminary/2026-02/prelim_202602_usd.html"
+    january_february.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "preliminary" / "prelim_202602_janfeb_usd.html", january_february)
+    build_warehouse(str(landing), str(published))
+    before = answers(published)
+
+    # March's table says the USA's January-to-March exports were 60,000.0 (USD1 Million),
+    # below January-February's 65,125.2: a wrong table, month or unit, never loaded.
+    march = landing / "preliminary/2026-03/prelim_202603_usd.html"
+    march.parent.mkdir(parents=True)
+    shutil.copy(BAD / "ytd_falls_202603.html", march)
+    with pytest.raises(RejectedReleasesError) as caught:
+        build_warehouse(str(landing), str(published))
+
+    message = str(caught.value)
+    assert "preliminary/2026-03/prelim_202603_usd.html" in message
+    assert "ytd_change_from_previous_table: 1 unexpected row(s)" in message
+    assert "does not fall from the previous month's table" in message
+    assert answers(published) == before
+    [report] = quarantine.read_reports(published.parent / "quarantine")
+    assert report.source_name == "preliminary/2026-03/prelim_202603_usd.html"

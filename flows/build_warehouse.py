@@ -112,8 +112,10 @@ def discover_releases(
     """Checksum every release file and keep it in the landing zone; files whose flow cannot be
     known are set aside with why."""
     logger = get_run_logger()
-    paths = files if files is not None else discover_release_files(landing_dir)  # type: ignore[arg-type]
     zone = LandingZone(landing_zone)
+    paths = files if files is not None else discover_release_files(landing_dir)  # type: ignore[arg-type]
+    # The zone may sit inside the drop folder (a warehouse beside its landing): not a drop.
+    paths = [p for p in paths if not p.resolve().is_relative_to(landing_zone.resolve())]
     releases: list[ReleaseFile] = []
     unusable: dict[Path, ReleaseError] = {}
     for path in paths:

@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = "2GB"
     # Earlier published warehouses kept under warehouse/versions/ for `customs-etl rollback`.
     keep_versions: int = 5
-    # Where every received file is kept under its SHA-256 (default: warehouse/landing/).
+    # Where every received file is kept under its SHA-256 (default: warehouse/landing_zone/).
     landing_zone_dir: Path | None = None
     # Preliminary tables to fetch on each run: page URLs, and/or index pages linking to them.
     preliminary_urls: list[str] = Field(default_factory=list)
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
 
     @property
     def landing_zone(self) -> Path:
-        return self.landing_zone_dir or self.warehouse_path.parent / "landing"
+        return self.landing_zone_dir or self.warehouse_path.parent / "landing_zone"
 
     @property
     def quarantine_dir(self) -> Path:

@@ -89,7 +89,7 @@ def test_bad_input_is_quarantined_and_nothing_published_changes(
     stored = json.loads((published.parent / "quarantine" / f"{report.release_id}.json").read_text())
     # The raw file is kept, as received, in the landing zone under its checksum.
     assert Path(stored["path"]).read_bytes() == received and stored["findings"]
-    assert Path(stored["path"]).is_relative_to(published.parent / "landing" / "objects")
+    assert Path(stored["path"]).is_relative_to(published.parent / "landing_zone" / "objects")
     assert (
         (published.parent / "quarantine" / f"{report.release_id}.md")
         .read_text()

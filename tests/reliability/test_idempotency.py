@@ -61,3 +61,31 @@ def test_copies_are_recognised_and_new_vintages_replace(
     con.close()
     assert vintages == [("loaded", 7), ("loaded", 9)]  # both vintages kept in core
     assert current == [(9,)]  # the marts show the latest
+
+
+def test_a_revision_arriving_before_its_original_ends_in_the_same_marts(
+    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each file in its own run, in publication order and reversed: the same marts."""
+    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
+    files = {
+        # original, published with the monthly data; revision, two months later
+        "wigs.published-2025-07-20.csv": 7,
+        "wigs.published-2025-09-20.csv": 9,
+    }
+    results = []
+    for order in (list(files), list(files)[::-1]):
+        landing = tmp_path / "-".join(order) / "landing"
+        published = landing.parent / "customs.duckdb"
+        for name in order:
+            export_file(
+                landing / "import/2025-06", name, "202506", [("109", "67041100", files[name])]
+            )
+            build_warehouse(str(landing), str(published))
+        results.append(marts(published))
+    in_order, reversed_order = results
+    assert in_order == reversed_order
+    con = duckdb.connect(str(published), read_only=True)
+    current = con.execute("select value_usd from marts.trade_monthly where flow = 'import'")
+    assert current.fetchall() == [(9,)]  # the revision wins, though it came first
+    con.close()

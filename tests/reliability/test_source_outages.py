@@ -69,7 +69,7 @@ def test_a_fetched_table_is_kept_loaded_and_not_downloaded_again(
     published = tmp_path / "warehouse" / "customs.duckdb"
     run(fetching, published)
 
-    zone = LandingZone(published.parent / "landing")
+    zone = LandingZone(published.parent / "landing_zone")
     [fetched] = [e for e in zone.entries() if e.source == "fetched"]
     assert (fetched.origin, fetched.kind, fetched.format) == (url, "preliminary_table", "html")
     assert (fetched.period, fetched.currency) == ("2026-03", "USD")
@@ -127,7 +127,7 @@ def test_a_source_outage_fails_the_run_cleanly(
     use_urls(monkeypatch)  # a first run with no source: the warehouse to protect
     published = tmp_path / "warehouse" / "customs.duckdb"
     run(fetching, published)
-    zone = published.parent / "landing"
+    zone = published.parent / "landing_zone"
     published_before, zone_before = digest(published), landing_state(zone)
     drop_before = landing_state(fetching)
 

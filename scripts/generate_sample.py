@@ -5,7 +5,9 @@ It is NOT official GACC data. It imitates the detailed exports of GACC's online 
 split by customs regime) and five other partners (4- and 2-digit codes), 2022-01 to 2025-12,
 in US dollars. The China-DPRK monthly totals follow the figures news agencies reported from
 GACC data (copied into PUBLISHED below with their sources); everything else is invented but
-plausible. The output is byte-identical on every run: one `random.Random` per named stream.
+plausible. It also writes English preliminary ("flash") table pages for 2025 and Jan-Feb 2026
+(landing/preliminary/), read back with the product's parser before they are kept. The output
+is byte-identical on every run: one `random.Random` per named stream.
 
     .venv/bin/python scripts/generate_sample.py [--out data/sample/landing]
 """
@@ -19,7 +21,12 @@ import random
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from html import escape
 from pathlib import Path
+
+from customs_etl.preliminary import parse_preliminary_table
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SEED = "customs-etl-sample-v1"
@@ -905,6 +912,471 @@ def calibration(files: Sequence[OutFile]) -> list[tuple[Published, int, float]]:
     return report
 
 
+# --- Preliminary (flash) tables ------------------------------------------------------------------
+# GACC's English table "(4) China's Total Export & Import Values by Country/Region, <Mon YYYY>
+# (in USD)", one static HTML page per release, under landing/preliminary/<YYYY-MM>/. The rows of
+# the partners with detailed data are the detailed sample's totals rounded to the printed digit
+# (so a flash-vs-detailed cross-check agrees within rounding), except the two DELIBERATE cases
+# below; the blocs, the rest of the world and every CNY figure are invented. 2026 Jan-Feb exists
+# only here (the detailed sample ends in 2025-12).
+PRELIM_DIR = "preliminary"
+# (folder month, publication date): flash tables on the 7th-14th of the following month;
+# January and February together in March, cumulative only (folder of February).
+PRELIM_RELEASES: tuple[tuple[str, str], ...] = (
+    ("2025-02", "2025-03-07"),
+    ("2025-03", "2025-04-14"),
+    ("2025-04", "2025-05-09"),
+    ("2025-05", "2025-06-09"),
+    ("2025-06", "2025-07-14"),
+    ("2025-07", "2025-08-07"),
+    ("2025-08", "2025-09-08"),
+    ("2025-09", "2025-10-13"),
+    ("2025-10", "2025-11-07"),
+    ("2025-11", "2025-12-08"),
+    ("2025-12", "2026-01-14"),
+    ("2026-02", "2026-03-07"),
+)
+REST = "(rest of the world)"  # invented, never printed: Total = listed rows + the rest
+# Printed rows in the order of the table, and the partner code of those with detailed data.
+# Labels are spelled as GACC's English tables spell them ("Korea,Rep.", no space).
+PRELIM_ROWS: tuple[tuple[str, str], ...] = (
+    ("Total", ""),
+    ("Japan", "116"),
+    ("Korea,Rep.", "133"),
+    ("ASEAN", ""),
+    ("European Union", ""),
+    ("Russian Federation", "344"),
+    ("United States", "502"),
+)
+PRELIM_PARTNERS = tuple(label for label, code in PRELIM_ROWS if code)
+PRELIM_BLOCS = (*(label for label, code in PRELIM_ROWS if not code and label != "Total"), REST)
+# DELIBERATE case (a): the first June 2025 page (published with the other flash tables) prints
+# this partner-flow month off the detailed total by `per_mille`; a second June page published
+# later revises it to the detailed figure. Only that partner's row differs between the pages.
+PRELIM_REVISION = ("2025-06", "United States", "export", -8, "2025-08-08")
+# DELIBERATE case (b): the flash figure of this partner-month-flow is `per_mille` above the
+# detailed total (above the 0.5% the product's cross-check tolerates). Later pages' January-to-
+# month values use the detailed month again, as a later cumulative carries the corrected month.
+PRELIM_DISAGREEMENT = ("2025-04", "Korea,Rep.", "import", 12)
+# The separate CNY series: one page, invented figures (never converted from USD).
+PRELIM_CNY = ("2025-06", "2025-07-14")
+# Unit of the last printed digit, in whole currency units: 0.1 USD1 Million, 0.01 CNY 100 Million.
+PRELIM_UNITS = {"USD": ("USD1 Million", 100_000, 1), "CNY": ("CNY 100 Million", 1_000_000, 2)}
+# Invented average month, million currency units, per series, flow and year.
+PRELIM_LEVELS: dict[str, dict[str, dict[str, tuple[tuple[int, int], ...]]]] = {
+    # (year, level) pairs per flow; USD: only the series without detailed data.
+    "USD": {
+        "ASEAN": {
+            "export": ((2024, 48_000), (2025, 55_000), (2026, 58_000)),
+            "import": ((2024, 33_000), (2025, 33_500), (2026, 34_500)),
+        },
+        "European Union": {
+            "export": ((2024, 43_000), (2025, 46_500), (2026, 47_500)),
+            "import": ((2024, 22_500), (2025, 22_000), (2026, 22_500)),
+        },
+        REST: {
+            "export": ((2024, 130_000), (2025, 139_000), (2026, 143_000)),
+            "import": ((2024, 110_000), (2025, 106_000), (2026, 108_000)),
+        },
+    },
+    "CNY": {
+        "Japan": {
+            "export": ((2024, 91_000), (2025, 94_800)),
+            "import": ((2024, 93_800), (2025, 93_300)),
+        },
+        "Korea,Rep.": {
+            "export": ((2024, 88_300), (2025, 91_900)),
+            "import": ((2024, 105_400), (2025, 109_900)),
+        },
+        "ASEAN": {
+            "export": ((2024, 344_000), (2025, 394_900)),
+            "import": ((2024, 236_500), (2025, 240_500)),
+        },
+        "European Union": {
+            "export": ((2024, 308_100), (2025, 333_900)),
+            "import": ((2024, 161_200), (2025, 158_000)),
+        },
+        "Russian Federation": {
+            "export": ((2024, 68_900), (2025, 60_300)),
+            "import": ((2024, 77_500), (2025, 69_600)),
+        },
+        "United States": {
+            "export": ((2024, 313_000), (2025, 257_000)),
+            "import": ((2024, 98_000), (2025, 80_500)),
+        },
+        REST: {
+            "export": ((2024, 931_500), (2025, 998_000)),
+            "import": ((2024, 788_200), (2025, 761_100)),
+        },
+    },
+}
+SEASON_PER_MILLE = (1000, 780, 980, 1000, 1020, 1030, 1050, 1050, 1040, 1000, 1030, 1080)
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+PRELIM_COLUMNS = (
+    "period",
+    "months_covered",
+    "partner_label",
+    "flow",
+    "currency",
+    "value_month",
+    "value_ytd",
+    "yoy_ytd_pct",
+    "published_on",
+    "file",
+)
+
+
+@dataclass(frozen=True)
+class PrelimRow:
+    label: str
+    flow: str  # "total", "export" or "import"
+    month: int | None  # whole currency units as printed (rounded), None in a Jan-Feb table
+    ytd: int
+    yoy: str  # as printed, e.g. "-3.4"
+    cells: tuple[str, str, str]  # month, January-to-month, YoY as printed ("" for no month)
+
+
+@dataclass(frozen=True)
+class PrelimPage:
+    period: str  # folder month YYYY-MM (February for a January-February release)
+    months_covered: int
+    currency: str
+    published_on: str
+    rows: tuple[PrelimRow, ...]
+
+    @property
+    def name(self) -> str:
+        stamp = self.period.replace("-", "")
+        return f"prelim_{stamp}_{self.currency.lower()}.published-{self.published_on}.html"
+
+    @property
+    def relative(self) -> str:
+        return f"{PRELIM_DIR}/{self.period}/{self.name}"
+
+
+def detailed_totals(files: Sequence[OutFile]) -> dict[tuple[str, str, str], int]:
+    """(period, partner code, flow) -> the detailed sample's value, as in expected_totals.csv."""
+    sums: dict[tuple[str, str, str], int] = {}
+    for file in files:
+        for row in file.rows:
+            key = (row.period, row.partner, file.flow)
+            sums[key] = sums.get(key, 0) + row.value
+    return sums
+
+
+def invented_month(currency: str, series: str, flow: str, period: str) -> int:
+    """An invented month (whole currency units): the year's level, season and noise."""
+    year, month = int(period[:4]), int(period[5:])
+    level = dict(PRELIM_LEVELS[currency][series][flow])[year]
+    noise = stream("prelim-invented", currency, series, flow, period).randint(960, 1040)
+    seasonal = level * M * 12 * SEASON_PER_MILLE[month - 1] // sum(SEASON_PER_MILLE)
+    return seasonal * noise // 1000
+
+
+def final_month(
+    detailed: dict[tuple[str, str, str], int], currency: str, label: str, flow: str, period: str
+) -> int:
+    """The value a month finally has: the detailed total where the sample has one (USD
+    partners, 2022-2025), a 2026 value grown from 2025's for them, else the invented series."""
+    code = dict(PRELIM_ROWS).get(label, "")
+    if currency == "USD" and code:
+        if period in PERIODS:
+            return detailed[period, code, flow]
+        base = detailed[f"{int(period[:4]) - 1}{period[4:]}", code, flow]
+        return base * stream("prelim-2026", code, flow, period).randint(940, 1080) // 1000
+    return invented_month(currency, label, flow, period)
+
+
+def round_to(value: int, unit: int) -> int:
+    """Round half up to a multiple of `unit` (the printed digit), in whole currency units."""
+    return (value + unit // 2) // unit * unit
+
+
+def printed(value: int, unit: int, decimals: int) -> str:
+    """12_345_650_000 USD in USD1 Million with one decimal -> '12,345.7'."""
+    digits = round_to(value, unit) // unit
+    whole, fraction = divmod(digits, 10**decimals)
+    return f"{whole:,}.{fraction:0{decimals}d}"
+
+
+def yoy_text(current: int, previous: int) -> str:
+    pct = (Decimal(current - previous) * 100 / Decimal(previous)).quantize(
+        Decimal("0.1"), rounding=ROUND_HALF_UP
+    )
+    return str(pct + 0)  # "+ 0" turns -0.0 into 0.0
+
+
+def prelim_page(
+    detailed: dict[tuple[str, str, str], int],
+    period: str,
+    published_on: str,
+    currency: str = "USD",
+    overrides: dict[tuple[str, str], int] | None = None,
+) -> PrelimPage:
+    """One release. `overrides` ((label, flow) -> per mille) move this page's own month of a
+    partner away from its final value (the deliberate cases); earlier months are final."""
+    year, last = int(period[:4]), int(period[5:])
+    months_covered = 2 if last == 2 else 1
+    this = [f"{year}-{m:02d}" for m in range(1, last + 1)]
+    before = [f"{year - 1}-{m:02d}" for m in range(1, last + 1)]
+    unit, decimals = PRELIM_UNITS[currency][1:]
+    overrides = overrides or {}
+
+    def months(label: str, flow: str, periods: list[str], shifted: bool) -> list[int]:
+        values = [final_month(detailed, currency, label, flow, p) for p in periods]
+        per_mille = overrides.get((label, flow), 0) if shifted else 0
+        values[-1] = values[-1] * (1000 + per_mille) // 1000
+        return values
+
+    # (label, flow) -> (this year's months, last year's months); Total from the final values.
+    series = {}
+    for label in (*PRELIM_PARTNERS, *PRELIM_BLOCS):
+        for flow in FLOWS:
+            series[label, flow] = (
+                months(label, flow, this, True),
+                months(label, flow, before, False),
+            )
+    for flow in FLOWS:
+        parts = [months(label, flow, this, False) for label in (*PRELIM_PARTNERS, *PRELIM_BLOCS)]
+        previous = [series[label, flow][1] for label in (*PRELIM_PARTNERS, *PRELIM_BLOCS)]
+        series["Total", flow] = (
+            [sum(c) for c in zip(*parts, strict=True)],
+            [sum(c) for c in zip(*previous, strict=True)],
+        )
+    rows = []
+    for label, _ in PRELIM_ROWS:
+        exported, imported = series[label, "export"], series[label, "import"]
+        for flow in ("total", *FLOWS):
+            if flow == "total":
+                current = [e + i for e, i in zip(exported[0], imported[0], strict=True)]
+                previous = [e + i for e, i in zip(exported[1], imported[1], strict=True)]
+            else:
+                current, previous = series[label, flow]
+            month = None if months_covered == 2 else round_to(current[-1], unit)
+            ytd, yoy = round_to(sum(current), unit), yoy_text(sum(current), sum(previous))
+            cells = (
+                "" if month is None else printed(current[-1], unit, decimals),
+                printed(sum(current), unit, decimals),
+                yoy,
+            )
+            rows.append(PrelimRow(label, flow, month, ytd, yoy, cells))
+    return PrelimPage(period, months_covered, currency, published_on, tuple(rows))
+
+
+def prelim_pages(detailed: dict[tuple[str, str, str], int]) -> list[PrelimPage]:
+    revised_period, revised_label, revised_flow, revised_by, revised_on = PRELIM_REVISION
+    wrong_period, wrong_label, wrong_flow, wrong_by = PRELIM_DISAGREEMENT
+    pages = []
+    for period, published_on in PRELIM_RELEASES:
+        overrides = {}
+        if period == wrong_period:
+            overrides[wrong_label, wrong_flow] = wrong_by
+        if period == revised_period:
+            first = {**overrides, (revised_label, revised_flow): revised_by}
+            pages.append(prelim_page(detailed, period, published_on, "USD", first))
+            pages.append(prelim_page(detailed, period, revised_on, "USD", overrides))
+        else:
+            pages.append(prelim_page(detailed, period, published_on, "USD", overrides))
+    pages.append(prelim_page(detailed, *PRELIM_CNY, "CNY"))
+    return sorted(pages, key=lambda page: page.relative)
+
+
+PRELIM_TEMPLATE = """\
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" \
+"http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml">
+<head>
+<meta http-equiv="Content-Type" content="text/html; charset=utf-8" />
+<title>{title}</title>
+<link rel="stylesheet" type="text/css" href="/Portals/0/css/english.css" />
+</head>
+<body>
+<div class="header"><a href="/">General Administration of Customs, P.R. China</a></div>
+<div class="nav"><a href="/">Home</a> &gt; <a href="/statics/report/preliminary.html">\
+Statistics</a> &gt; Preliminary Release</div>
+<div class="main">
+  <div class="atcl">
+      <div class="atcl-ttl">{title}</div>
+      <div class="atcl-date">Updated: {published_on}</div>
+      <div class="atcl-cnt" id="easysiteText">
+<table class="MsoNormalTable" border="1" cellspacing="0" cellpadding="0" \
+style="border-collapse:collapse;border:none">
+<tbody>
+{rows}
+</tbody>
+</table>
+      </div>
+  </div>
+</div>
+<div class="footer">Copyright &copy; General Administration of Customs, P.R. China</div>
+</body>
+</html>
+"""
+
+
+def prelim_title(page: PrelimPage) -> str:
+    year, last = page.period[:4], int(page.period[5:])
+    month = MONTH_NAMES[last - 1][:3]
+    when = f"Jan-{month} {year}" if page.months_covered == 2 else f"{month} {year}"
+    return (
+        f"(4) China's Total Export & Import Values by Country/Region, {when} (in {page.currency})"
+    )
+
+
+def render_prelim(page: PrelimPage) -> bytes:
+    """A page shaped like GACC's English static pages (Word-exported table, UTF-8, LF)."""
+    width = 7 if page.months_covered == 2 else 10
+    last = int(page.period[5:])
+    cumulative = f"January to {MONTH_NAMES[last - 1]}"
+    title = escape(prelim_title(page), quote=False).replace("'", "&#39;")
+
+    def tr(cells: Iterable[str]) -> str:
+        return "<tr>" + "".join(cells) + "</tr>"
+
+    def td(text: str, attrs: str = "") -> str:
+        return f"<td{attrs}>{escape(text, quote=False)}</td>"
+
+    flows = ("Export & Import", "Export", "Import")
+    span = ' colspan="2" align="center"' if width == 10 else ' align="center"'
+    lines = [
+        tr([f'<td colspan="{width}" style="border:none"><b>{title}</b></td>']),
+        tr(
+            [
+                td(
+                    f"Unit: {PRELIM_UNITS[page.currency][0]}",
+                    f' colspan="{width}" style="border:none"',
+                )
+            ]
+        ),
+        tr(
+            [
+                td("Country/Region", ' rowspan="2" align="center"'),
+                *(td(flow, span) for flow in flows),
+                td(f"{cumulative} YoY (%)", ' colspan="3" align="center"'),
+            ]
+        ),
+        tr(
+            [
+                *(
+                    td(name, ' align="center"')
+                    for _ in flows
+                    for name in (
+                        (MONTH_NAMES[last - 1][:3], cumulative) if width == 10 else (cumulative,)
+                    )
+                ),
+                *(td(flow, ' align="center"') for flow in flows),
+            ]
+        ),
+    ]
+    by_label: dict[str, list[PrelimRow]] = {}
+    for row in page.rows:
+        by_label.setdefault(row.label, []).append(row)
+    for label, rows in by_label.items():
+        # Ten cells: month and January-to-month per flow; seven: January-to-month only.
+        if width == 10:
+            values = [cell for row in rows for cell in row.cells[:2]]
+        else:
+            values = [row.cells[1] for row in rows]
+        yoys = [row.cells[2] for row in rows]
+        lines.append(tr([td(label), *(td(v, ' align="right"') for v in (*values, *yoys))]))
+    html = PRELIM_TEMPLATE.format(
+        title=title, published_on=page.published_on, rows="\n".join(lines)
+    )
+    return html.encode("utf-8")
+
+
+def check_prelim(page: PrelimPage, data: bytes) -> None:
+    """The product's parser must read every page back to exactly the values written."""
+    table = parse_preliminary_table(data, page.relative)
+    year, last = int(page.period[:4]), int(page.period[5:])
+    if (table.period, table.months_covered, table.currency) != (
+        date(year, last, 1),
+        page.months_covered,
+        page.currency,
+    ):
+        raise SystemExit(f"{page.relative}: parsed as {table.period} {table.currency}")
+    parsed = [
+        (r["partner_label"], r["flow"], r["value_month"], r["value_ytd"], r["yoy_ytd_pct"])
+        for r in table.frame.iter_rows(named=True)
+    ]
+    written = [(r.label, r.flow, r.month, r.ytd, float(r.yoy)) for r in page.rows]
+    if parsed != written:
+        raise SystemExit(f"{page.relative}: the parser reads other values than were written")
+
+
+def check_prelim_against_detailed(
+    pages: Sequence[PrelimPage], detailed: dict[tuple[str, str, str], int]
+) -> None:
+    """USD month values of partners with detailed data are the detailed totals within rounding,
+    except the two deliberate cases, which must miss by more than the product's 0.5%."""
+    codes = dict(PRELIM_ROWS)
+    unit = PRELIM_UNITS["USD"][1]
+    published = dict(PRELIM_RELEASES)
+    expected_misses = {
+        (*PRELIM_REVISION[:3], published[PRELIM_REVISION[0]]),
+        (*PRELIM_DISAGREEMENT[:3], published[PRELIM_DISAGREEMENT[0]]),
+    }
+    misses = set()
+    for page in pages:
+        if page.currency != "USD" or page.months_covered != 1 or page.period not in PERIODS:
+            continue
+        for row in page.rows:
+            if row.label not in PRELIM_PARTNERS or row.flow == "total" or row.month is None:
+                continue
+            final = detailed[page.period, codes[row.label], row.flow]
+            if abs(row.month - final) > unit // 2:
+                if abs(row.month - final) * 1000 <= 5 * final:
+                    raise SystemExit(f"{page.relative}: {row.label} {row.flow} misses by <= 0.5%")
+                misses.add((page.period, row.label, row.flow, page.published_on))
+    if misses != expected_misses:
+        raise SystemExit(f"flash-vs-detailed misses {sorted(misses)}, not {expected_misses}")
+
+
+def write_prelim(pages: Sequence[PrelimPage], out: Path, expected: Path) -> int:
+    shutil.rmtree(out / PRELIM_DIR, ignore_errors=True)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(PRELIM_COLUMNS)
+    for page in pages:
+        data = render_prelim(page)
+        check_prelim(page, data)
+        path = out / page.relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        for row in page.rows:
+            month = "" if row.month is None else row.month
+            writer.writerow(
+                [
+                    page.period,
+                    page.months_covered,
+                    row.label,
+                    row.flow,
+                    page.currency,
+                    month,
+                    row.ytd,
+                    row.yoy,
+                    page.published_on,
+                    page.relative,
+                ]
+            )
+    expected.parent.mkdir(parents=True, exist_ok=True)
+    expected.write_bytes(buffer.getvalue().encode("utf-8"))
+    return len(pages)
+
+
 # --- Output --------------------------------------------------------------------------------------
 
 
@@ -961,7 +1433,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     report = calibration(files)
     size = write_files(files, seeds, args.out)
     write_expected_totals(files, args.totals or args.out.parent / "expected_totals.csv")
+    detailed = detailed_totals(files)
+    pages = prelim_pages(detailed)
+    check_prelim_against_detailed(pages, detailed)
+    written = write_prelim(pages, args.out, args.out.parent / "expected_preliminary.csv")
     print_report(report, len(files), size)
+    print(f"wrote {written} preliminary table pages under {PRELIM_DIR}/")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The embedded sample: reproducible, in both GACC dialects, and calibrated to published figures.
 
-Files are read with the csv module on purpose: these tests check the sample itself, not the
-product's parser.
+Detailed files are read with the csv module on purpose: these tests check the sample itself, not
+the product's parser. The preliminary table pages are read with the product's parser, which is
+what they are for.
 """
 
 from __future__ import annotations
@@ -16,12 +17,36 @@ from pathlib import Path
 
 import pytest
 
+from customs_etl.preliminary import parse_preliminary_table
+
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"
 LANDING = SAMPLE_DIR / "landing"
 GENERATOR = PROJECT_DIR / "scripts" / "generate_sample.py"
 PRK = "109"
 YEARS = ("2022", "2023", "2024", "2025")
+DETAILED_FLOWS = ("export", "import")
+PRELIMINARY = LANDING / "preliminary"
+EXPECTED_PRELIMINARY = SAMPLE_DIR / "expected_preliminary.csv"
+# Partner rows of the flash tables with detailed data in the sample, by GACC partner code.
+PRELIM_PARTNER_CODES = {
+    "Japan": "116",
+    "Korea,Rep.": "133",
+    "Russian Federation": "344",
+    "United States": "502",
+}
+PRELIM_LABELS = {"Total", "ASEAN", "European Union", *PRELIM_PARTNER_CODES}
+# One unit of the last printed digit: 0.1 USD1 Million, 0.01 CNY 100 Million.
+PRINTED_UNIT = {"USD": 100_000, "CNY": 1_000_000}
+# The two deliberate flash-vs-detailed differences documented in data/sample/README.md:
+# (page, partner, flow) -> flash / detailed - 1, in per mille.
+FIRST_JUNE = "preliminary/2025-06/prelim_202506_usd.published-2025-07-14.html"
+REVISED_JUNE = "preliminary/2025-06/prelim_202506_usd.published-2025-08-08.html"
+APRIL = "preliminary/2025-04/prelim_202504_usd.published-2025-05-09.html"
+DELIBERATE = {
+    (FIRST_JUNE, "United States", "export"): -8,
+    (APRIL, "Korea,Rep.", "import"): 12,
+}
 
 EN_HEADER = (
     '"Date of data","Trading partner code","Trading partner","Commodity code","Commodity",'
@@ -48,6 +73,11 @@ class Line:
 
 def sample_files(root: Path = LANDING) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def detailed_files(root: Path = LANDING) -> list[Path]:
+    """The query-platform exports (landing/<flow>/...), not the preliminary table pages."""
+    return [p for p in sample_files(root) if p.relative_to(root).parts[0] in ("export", "import")]
 
 
 def decode(path: Path) -> tuple[str, str]:
@@ -80,7 +110,7 @@ def read_lines(path: Path) -> list[Line]:
 
 @pytest.fixture(scope="module")
 def lines() -> list[Line]:
-    return [line for path in sample_files() for line in read_lines(path)]
+    return [line for path in detailed_files() for line in read_lines(path)]
 
 
 def prk_sum(lines: list[Line], periods: str, flow: str = "total", hs: str = "") -> int:
@@ -114,11 +144,15 @@ def test_regenerating_gives_byte_identical_files(tmp_path: Path) -> None:
         assert (out / relative).read_bytes() == (LANDING / relative).read_bytes(), relative
     expected = (SAMPLE_DIR / "expected_totals.csv").read_bytes()
     assert (tmp_path / "expected_totals.csv").read_bytes() == expected
+    expected = EXPECTED_PRELIMINARY.read_bytes()
+    assert (tmp_path / "expected_preliminary.csv").read_bytes() == expected
 
 
 def test_layout_and_size() -> None:
-    files = sample_files()
-    assert sum(p.stat().st_size for p in files) < 10_000_000
+    assert sum(p.stat().st_size for p in sample_files()) < 10_000_000
+    files = detailed_files()
+    assert len(files) == 696
+    assert len(sample_files()) == len(files) + len(sample_files(PRELIMINARY))
     periods = {f"{y}-{m:02d}" for y in YEARS for m in range(1, 13)}
     for path in files:
         flow, period, name = path.relative_to(LANDING).parts
@@ -132,7 +166,7 @@ def test_layout_and_size() -> None:
 
 def test_both_dialects_and_encodings_every_year() -> None:
     dialects: dict[str, set[str]] = defaultdict(set)
-    for path in sample_files():
+    for path in detailed_files():
         data = path.read_bytes()
         assert data.endswith(b"\r\n") and b"\n" not in data.replace(b"\r\n", b"")
         text, dialect = decode(path)
@@ -234,3 +268,180 @@ def test_no_goods_the_un_bans(lines: list[Line]) -> None:
             continue
         banned = banned_imports if line.flow == "import" else banned_exports
         assert not line.hs.startswith(banned), line
+
+
+# --- Preliminary (flash) table pages ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flash:
+    file: str  # landing-relative path
+    period: str  # folder month YYYY-MM
+    months_covered: int
+    label: str
+    flow: str
+    currency: str
+    month: int | None
+    ytd: int
+    yoy: float
+    published_on: str
+
+
+@pytest.fixture(scope="module")
+def flash() -> list[Flash]:
+    with EXPECTED_PRELIMINARY.open(encoding="utf-8", newline="") as handle:
+        return [
+            Flash(
+                r["file"],
+                r["period"],
+                int(r["months_covered"]),
+                r["partner_label"],
+                r["flow"],
+                r["currency"],
+                int(r["value_month"]) if r["value_month"] else None,
+                int(r["value_ytd"]),
+                float(r["yoy_ytd_pct"]),
+                r["published_on"],
+            )
+            for r in csv.DictReader(handle)
+        ]
+
+
+@pytest.fixture(scope="module")
+def detailed() -> dict[tuple[str, str, str], int]:
+    with (SAMPLE_DIR / "expected_totals.csv").open(encoding="utf-8", newline="") as handle:
+        return {
+            (r["period"], r["partner_code"], r["flow"]): int(r["value"])
+            for r in csv.DictReader(handle)
+        }
+
+
+def test_preliminary_pages_layout_names_and_calendar(flash: list[Flash]) -> None:
+    pages = [p.relative_to(LANDING).as_posix() for p in sample_files(PRELIMINARY)]
+    assert pages == sorted({row.file for row in flash})
+    assert len(pages) == 14
+    periods = {row.period for row in flash}
+    assert periods == {"2025-02", *(f"2025-{m:02d}" for m in range(3, 13)), "2026-02"}
+    for row in flash:
+        folder, name = row.file.split("/")[1:]
+        stamp = row.period.replace("-", "")
+        assert folder == row.period
+        assert name == f"prelim_{stamp}_{row.currency.lower()}.published-{row.published_on}.html"
+        year, month = int(row.period[:4]), int(row.period[5:])
+        published = tuple(int(part) for part in row.published_on.split("-"))
+        following = (year + month // 12, month % 12 + 1)
+        assert row.months_covered == (2 if month == 2 else 1)
+        if row.file == REVISED_JUNE:  # the revision came out later
+            assert published == (2025, 8, 8)
+        else:  # flash tables on the 7th-14th of the following month; Jan-Feb in March
+            assert published[:2] == following and 7 <= published[2] <= 14, row.file
+    assert {row.label for row in flash} == PRELIM_LABELS  # never the DPRK
+    assert {(row.file, row.currency) for row in flash if row.currency == "CNY"} == {
+        ("preliminary/2025-06/prelim_202506_cny.published-2025-07-14.html", "CNY")
+    }
+
+
+def test_every_preliminary_page_parses_to_the_expected_values(flash: list[Flash]) -> None:
+    by_file: dict[str, list[Flash]] = defaultdict(list)
+    for row in flash:
+        by_file[row.file].append(row)
+    for file, rows in by_file.items():
+        table = parse_preliminary_table((LANDING / file).read_bytes(), file)
+        first = rows[0]
+        year, month = int(first.period[:4]), int(first.period[5:])
+        assert (table.period.year, table.period.month) == (year, month), file
+        assert (table.months_covered, table.currency) == (first.months_covered, first.currency)
+        assert (
+            table.unit
+            == {"USD": "Unit: USD1 Million", "CNY": "Unit: CNY 100 Million"}[first.currency]
+        )
+        parsed = [
+            (r["partner_label"], r["flow"], r["value_month"], r["value_ytd"], r["yoy_ytd_pct"])
+            for r in table.frame.iter_rows(named=True)
+        ]
+        assert parsed == [(r.label, r.flow, r.month, r.ytd, r.yoy) for r in rows], file
+
+
+def test_preliminary_figures_are_internally_consistent(flash: list[Flash]) -> None:
+    """Total = export + import and Total > the listed rows (an unlisted rest), within
+    rounding; a month never exceeds January-to-month; January-to-month never falls."""
+    cells: dict[tuple[str, str, str], Flash] = {(r.file, r.label, r.flow): r for r in flash}
+    for row in flash:
+        unit = PRINTED_UNIT[row.currency]
+        assert row.ytd % unit == 0 and (row.month is None or row.month % unit == 0)
+        if row.months_covered == 1:
+            assert row.month is not None and 0 < row.month <= row.ytd
+        else:
+            assert row.month is None
+        if row.flow == "total":
+            for column in ("month", "ytd"):
+                total = getattr(row, column)
+                if total is None:
+                    continue
+                parts = [getattr(cells[row.file, row.label, f], column) for f in DETAILED_FLOWS]
+                assert abs(total - sum(parts)) <= unit, row
+    for file in {row.file for row in flash}:
+        for flow in ("total", *DETAILED_FLOWS):
+            listed = sum(
+                cells[file, label, flow].ytd for label in PRELIM_LABELS if label != "Total"
+            )
+            assert cells[file, "Total", flow].ytd > listed
+    # The latest page of each month, in order: January-to-month grows within a year.
+    latest: dict[str, str] = {}
+    for row in sorted(flash, key=lambda r: r.published_on):
+        if row.currency == "USD":
+            latest[row.period] = row.file
+    for label in PRELIM_LABELS:
+        for flow in ("total", *DETAILED_FLOWS):
+            ytds = [cells[latest[p], label, flow].ytd for p in sorted(latest) if p < "2026"]
+            assert ytds == sorted(ytds), (label, flow)
+
+
+def test_flash_agrees_with_detailed_except_the_documented_cases(
+    flash: list[Flash], detailed: dict[tuple[str, str, str], int]
+) -> None:
+    """Month and January-to-month values of the partners with detailed data are the detailed
+    totals rounded to 0.1 USD million, except the two deliberate cases of the README."""
+
+    def final(period: str, code: str, flow: str) -> int:
+        flows = DETAILED_FLOWS if flow == "total" else (flow,)
+        return sum(detailed[period, code, f] for f in flows)
+
+    half = PRINTED_UNIT["USD"] // 2
+    misses: dict[tuple[str, str, str], tuple[int, int]] = {}
+    ytd_misses = set()
+    for row in flash:
+        code = PRELIM_PARTNER_CODES.get(row.label)
+        if row.currency != "USD" or code is None or row.period >= "2026":
+            continue
+        year, last = row.period[:4], int(row.period[5:])
+        if row.month is not None:
+            value = final(row.period, code, row.flow)
+            if abs(row.month - value) > half:
+                misses[row.file, row.label, row.flow] = (row.month, value)
+        # January-to-month: the detailed months so far (the page's own month included).
+        earlier = sum(final(f"{year}-{m:02d}", code, row.flow) for m in range(1, last + 1))
+        if abs(row.ytd - earlier) > half:
+            ytd_misses.add((row.file, row.label, row.flow))
+    documented = {(file, label, flow) for file, label, flow in DELIBERATE}
+    documented |= {(file, label, "total") for file, label, _ in DELIBERATE}
+    assert set(misses) == documented
+    assert ytd_misses == documented
+    for key, per_mille in DELIBERATE.items():
+        printed, value = misses[key]
+        assert abs((printed / value - 1) * 1000 - per_mille) < 0.1, key
+        assert abs(printed / value - 1) > 0.005  # beyond the product's cross-check tolerance
+
+
+def test_the_revised_june_page_differs_in_one_partner_only(flash: list[Flash]) -> None:
+    first = {(r.label, r.flow): r for r in flash if r.file == FIRST_JUNE}
+    revised = {(r.label, r.flow): r for r in flash if r.file == REVISED_JUNE}
+    assert first.keys() == revised.keys()
+    changed = {
+        key
+        for key in first
+        if (first[key].month, first[key].ytd, first[key].yoy)
+        != (revised[key].month, revised[key].ytd, revised[key].yoy)
+    }
+    assert {label for label, _ in changed} == {"United States"}
+    assert ("United States", "export") in changed and ("United States", "import") not in changed

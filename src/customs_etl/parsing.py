@@ -1,7 +1,8 @@
-"""Parse GACC online-query exports (English UTF-8 and Chinese GB18030 CSV) into a typed frame.
+"""Parse GACC online-query exports (English UTF-8 and Chinese GB18030 CSV, or XLSX) into a
+typed frame.
 
-Both dialects end up with the same staging columns; nothing is dropped silently: a value that
-does not parse rejects the whole file with the row and field named.
+Both dialects and both formats end up with the same staging columns; nothing is dropped
+silently: a value that does not parse rejects the whole file with the row and field named.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import polars as pl
 
 from customs_etl.errors import ReleaseError
 from customs_etl.preliminary import detect_challenge_or_error
+from customs_etl.xlsx import ZIP_MAGIC, read_xlsx_text
 
 # Header of each dialect -> staging column. English spellings are GACC's own ("Supplimentary").
 _ENGLISH_COLUMNS = {
@@ -76,14 +78,19 @@ _GZIP_MAGIC = b"\x1f\x8b"
 class ParsedExport:
     frame: pl.DataFrame
     dialect: str  # "gacc_query_en" or "gacc_query_zh"
-    encoding: str  # "utf-8" or "gb18030"
+    encoding: str  # "utf-8" or "gb18030" for CSV; "xlsx" for a workbook
     currency: str
 
 
 def parse_detailed_export(path: Path, display_name: str | None = None) -> ParsedExport:
     """Read one query export into typed staging columns; a ReleaseError says what is wrong."""
     name = display_name or path.name
-    raw, encoding = _read_csv_text(path, name)
+    data = _read_bytes(path, name)
+    # Known by content (every .xlsx is a zip) or by name, so a wrong suffix cannot mislead.
+    if data.startswith(ZIP_MAGIC) or path.name.lower().endswith(".xlsx"):
+        raw, encoding = read_xlsx_text(data, name), "xlsx"
+    else:
+        raw, encoding = _read_csv_text(data, name)
     columns = [c.strip().lstrip("\ufeff") for c in raw.columns]
     raw.columns = columns
     dialect, mapping = _detect_dialect(columns, name)
@@ -93,15 +100,17 @@ def parse_detailed_export(path: Path, display_name: str | None = None) -> Parsed
     if missing:
         raise ReleaseError(name, "required columns are missing", expected=", ".join(missing))
     headers = {mapping[c]: c for c in columns if c in mapping} | {"value": value_column}
-    frame = _typed(renamed.with_row_index("source_row", offset=_FIRST_DATA_LINE), name, headers)
+    frame = _typed(renamed, name, headers)
     if frame.is_empty():
         raise ReleaseError(name, "the file has a header but no data rows")
     return ParsedExport(frame.with_columns(currency=pl.lit(currency)), dialect, encoding, currency)
 
 
-def _read_csv_text(path: Path, name: str) -> tuple[pl.DataFrame, str]:
-    """UTF-8 (with or without BOM) or GB18030, decoded strictly: a wrong byte is an error."""
-    data = _read_bytes(path, name)
+def _read_csv_text(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
+    """UTF-8 (with or without BOM) or GB18030, decoded strictly: a wrong byte is an error.
+
+    The frame is text columns plus `source_row`, the line number of each row.
+    """
     if not data.strip():
         raise ReleaseError(name, "the file is empty", expected="a CSV header and data rows")
     if reason := detect_challenge_or_error(data[:65536], None):
@@ -118,7 +127,7 @@ def _read_csv_text(path: Path, name: str) -> tuple[pl.DataFrame, str]:
             f"({_first_cause(error)})",
             expected="complete rows of quoted fields",
         ) from error
-    return frame, encoding
+    return frame.with_row_index("source_row", offset=_FIRST_DATA_LINE), encoding
 
 
 def _read_bytes(path: Path, name: str) -> bytes:

@@ -14,7 +14,7 @@ from customs_etl.errors import UnknownFlowError
 TradeFlow = Literal["export", "import"]
 TRADE_FLOWS: tuple[TradeFlow, ...] = ("export", "import")
 # Detailed exports of GACC's online query platform; later kinds (preliminary tables) add here.
-RELEASE_SUFFIXES = (".csv", ".csv.gz")
+RELEASE_SUFFIXES = (".csv", ".csv.gz", ".xlsx")
 _CHUNK = 1 << 20
 
 

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     duckdb_memory_limit: str = "2GB"
     # Earlier published warehouses kept under warehouse/versions/ for `customs-etl rollback`.
     keep_versions: int = 5
+    # A release file larger than this (a .csv.gz or .xlsx: unpacked) is refused before it is
+    # read whole. Query downloads are capped at 10,000 rows, a few MB; this is far above that.
+    max_release_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
 
     @property
     def staging_dir(self) -> Path:

@@ -14,7 +14,7 @@ import zlib
 import fastexcel
 import polars as pl
 
-from customs_etl.errors import ReleaseError
+from customs_etl.errors import ReleaseError, ReleaseTooLargeError
 from customs_etl.preliminary import detect_challenge_or_error
 
 ZIP_MAGIC = b"PK\x03\x04"
@@ -23,9 +23,9 @@ _FIRST_DATA_ROW = 2  # sheet row 1 is the header
 _CHUNK = 1 << 20
 
 
-def read_xlsx_text(data: bytes, name: str) -> pl.DataFrame:
+def read_xlsx_text(data: bytes, name: str, max_bytes: int | None = None) -> pl.DataFrame:
     """The first sheet as text columns plus `source_row` (the sheet's row number)."""
-    _check_workbook(data, name)
+    _check_workbook(data, name, max_bytes)
     try:
         frame = pl.read_excel(
             io.BytesIO(data),
@@ -45,8 +45,8 @@ def read_xlsx_text(data: bytes, name: str) -> pl.DataFrame:
     return numbered.filter(~pl.all_horizontal(pl.col(cells).is_null())) if cells else numbered
 
 
-def _check_workbook(data: bytes, name: str) -> None:
-    """A readable zip with the workbook part and sound parts, before calamine sees it."""
+def _check_workbook(data: bytes, name: str, max_bytes: int | None) -> None:
+    """A sound zip with the workbook part, not too large unpacked, before calamine reads it."""
     if not data:
         raise ReleaseError(name, "the file is empty", expected=_EXPECTED)
     try:
@@ -62,7 +62,7 @@ def _check_workbook(data: bytes, name: str) -> None:
                 "this is a zip archive but not an XLSX workbook (no xl/ part)",
                 expected=_EXPECTED,
             )
-        _check_parts(archive, name)
+        _check_unpacked_size(archive, name, max_bytes)
 
 
 def _why_not_zip(data: bytes, error: Exception) -> str:
@@ -72,15 +72,26 @@ def _why_not_zip(data: bytes, error: Exception) -> str:
     return detect_challenge_or_error(data[:65536], None) or "it is not a zip archive"
 
 
-def _check_parts(archive: zipfile.ZipFile, name: str) -> None:
-    """Unpack every part in chunks: reading checks each part's CRC, so a damaged workbook is
-    refused here, by name, rather than by calamine's generic error.
+def _check_unpacked_size(archive: zipfile.ZipFile, name: str, max_bytes: int | None) -> None:
+    """Unpack every part in chunks, counting: a zip bomb stops at the cap, never held in memory.
+
+    The sizes the archive declares could lie, so the bytes are counted as they come. Reading
+    them also checks each part's CRC, so a damaged workbook is refused here, by name, rather
+    than by calamine's generic error.
     """
+    total = 0
     try:
         for entry in archive.infolist():
             with archive.open(entry) as part:
-                while part.read(_CHUNK):
-                    pass
+                while chunk := part.read(_CHUNK):
+                    total += len(chunk)
+                    if max_bytes is not None and total > max_bytes:
+                        raise ReleaseTooLargeError(
+                            name,
+                            f"the workbook unpacks to more than the limit of {max_bytes:,} bytes "
+                            f"(reading stopped after {total:,} bytes)",
+                            limit=max_bytes,
+                        )
     except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError) as error:
         raise ReleaseError(
             name, f"the workbook is damaged ({error})", expected=_EXPECTED

@@ -180,7 +180,9 @@ def fetch_sources(settings: Settings) -> list[ReleaseFile]:
 
 @task(name="stage-release", cache_key_fn=_release_cache_key, persist_result=True)
 def stage_release(release: ReleaseFile, settings: Settings) -> pipeline.StagedRelease:
-    staged = pipeline.stage_release(release, settings.staging_dir, settings.seeds_dir)
+    staged = pipeline.stage_release(
+        release, settings.staging_dir, settings.seeds_dir, settings.max_release_bytes
+    )
     shape = f"HS{staged.hs_level}" if staged.hs_level else f"{staged.months_covered} month(s)"
     get_run_logger().info(
         "Staged %s: %d rows, %s %s, %s, %s %s",

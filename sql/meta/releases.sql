@@ -9,7 +9,7 @@ create table if not exists meta.releases (
     currency varchar,                   -- 'USD' | 'CNY'
     hs_level integer,                   -- commodity-code length in the file: 2, 4, 6 or 8
     dialect varchar,                    -- 'gacc_query_en' | 'gacc_query_zh' | 'gacc_preliminary_table_4'
-    encoding varchar,                   -- 'utf-8' | 'gb18030' | 'html'
+    encoding varchar,                   -- 'utf-8' | 'gb18030' | 'xlsx' | 'html'
     size_bytes bigint not null,
     row_count bigint,
     value_total bigint,                 -- sum of the file's value column, for reconciliation

@@ -40,3 +40,16 @@ class ReleaseError(Exception):
 
 class UnknownFlowError(ReleaseError):
     """A query export has no flow column; the flow must come from --flow or the folder."""
+
+
+class ReleaseTooLargeError(ReleaseError):
+    """A file over the size cap, refused before it is read whole (Settings.max_release_bytes)."""
+
+    def __init__(self, file: str, problem: str, *, limit: int) -> None:
+        self.limit = limit
+        # Query downloads are capped at 10,000 rows (a few MB): far larger is not a query export.
+        super().__init__(
+            file,
+            problem,
+            expected=f"a release of at most {limit:,} bytes (setting CUSTOMS_MAX_RELEASE_BYTES)",
+        )

@@ -1,7 +1,8 @@
-"""Parse GACC online-query exports (English UTF-8 and Chinese GB18030 CSV) into a typed frame.
+"""Parse GACC online-query exports (English UTF-8 and Chinese GB18030 CSV, or XLSX) into a
+typed frame.
 
-Both dialects end up with the same staging columns; nothing is dropped silently: a value that
-does not parse rejects the whole file with the row and field named.
+Both dialects and both formats end up with the same staging columns; nothing is dropped
+silently: a value that does not parse rejects the whole file with the row and field named.
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
-from customs_etl.errors import ReleaseError
+from customs_etl.errors import ReleaseError, ReleaseTooLargeError
 from customs_etl.preliminary import detect_challenge_or_error
+from customs_etl.xlsx import ZIP_MAGIC, read_xlsx_text
 
 # Header of each dialect -> staging column. English spellings are GACC's own ("Supplimentary").
 _ENGLISH_COLUMNS = {
@@ -70,20 +73,32 @@ OPTIONAL_TEXT = (
 _MISSING_MARKS = ("", "-", "—", "–")
 _FIRST_DATA_LINE = 2  # line 1 is the header
 _GZIP_MAGIC = b"\x1f\x8b"
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
 class ParsedExport:
     frame: pl.DataFrame
     dialect: str  # "gacc_query_en" or "gacc_query_zh"
-    encoding: str  # "utf-8" or "gb18030"
+    encoding: str  # "utf-8" or "gb18030" for CSV; "xlsx" for a workbook
     currency: str
 
 
-def parse_detailed_export(path: Path, display_name: str | None = None) -> ParsedExport:
-    """Read one query export into typed staging columns; a ReleaseError says what is wrong."""
+def parse_detailed_export(
+    path: Path, display_name: str | None = None, *, max_bytes: int | None = None
+) -> ParsedExport:
+    """Read one query export into typed staging columns; a ReleaseError says what is wrong.
+
+    `max_bytes` caps what is read (a .csv.gz or a workbook: unpacked); a larger file is refused
+    before its content is parsed (see Settings.max_release_bytes).
+    """
     name = display_name or path.name
-    raw, encoding = _read_csv_text(path, name)
+    data = _read_bytes(path, name, max_bytes)
+    # Known by content (every .xlsx is a zip) or by name, so a wrong suffix cannot mislead.
+    if data.startswith(ZIP_MAGIC) or path.name.lower().endswith(".xlsx"):
+        raw, encoding = read_xlsx_text(data, name, max_bytes), "xlsx"
+    else:
+        raw, encoding = _read_csv_text(data, name)
     columns = [c.strip().lstrip("\ufeff") for c in raw.columns]
     raw.columns = columns
     dialect, mapping = _detect_dialect(columns, name)
@@ -93,15 +108,17 @@ def parse_detailed_export(path: Path, display_name: str | None = None) -> Parsed
     if missing:
         raise ReleaseError(name, "required columns are missing", expected=", ".join(missing))
     headers = {mapping[c]: c for c in columns if c in mapping} | {"value": value_column}
-    frame = _typed(renamed.with_row_index("source_row", offset=_FIRST_DATA_LINE), name, headers)
+    frame = _typed(renamed, name, headers)
     if frame.is_empty():
         raise ReleaseError(name, "the file has a header but no data rows")
     return ParsedExport(frame.with_columns(currency=pl.lit(currency)), dialect, encoding, currency)
 
 
-def _read_csv_text(path: Path, name: str) -> tuple[pl.DataFrame, str]:
-    """UTF-8 (with or without BOM) or GB18030, decoded strictly: a wrong byte is an error."""
-    data = _read_bytes(path, name)
+def _read_csv_text(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
+    """UTF-8 (with or without BOM) or GB18030, decoded strictly: a wrong byte is an error.
+
+    The frame is text columns plus `source_row`, the line number of each row.
+    """
     if not data.strip():
         raise ReleaseError(name, "the file is empty", expected="a CSV header and data rows")
     if reason := detect_challenge_or_error(data[:65536], None):
@@ -118,20 +135,51 @@ def _read_csv_text(path: Path, name: str) -> tuple[pl.DataFrame, str]:
             f"({_first_cause(error)})",
             expected="complete rows of quoted fields",
         ) from error
-    return frame, encoding
+    return frame.with_row_index("source_row", offset=_FIRST_DATA_LINE), encoding
 
 
-def _read_bytes(path: Path, name: str) -> bytes:
-    """The file's bytes; a gzip-compressed export (`.csv.gz`) is read decompressed."""
-    data = path.read_bytes()
-    if not data.startswith(_GZIP_MAGIC):
-        return data
+def _read_bytes(path: Path, name: str, max_bytes: int | None) -> bytes:
+    """The file's bytes; a gzip-compressed export (`.csv.gz`) is read decompressed.
+
+    Both are refused above `max_bytes` before being read whole: a file by its size on disk, a
+    .csv.gz by its decompressed size, counted while decompressing so a gzip bomb stops early.
+    """
+    size = path.stat().st_size
+    if max_bytes is not None and size > max_bytes:
+        raise ReleaseTooLargeError(
+            name,
+            f"the file is too large: {size:,} bytes, over the limit of {max_bytes:,} bytes",
+            limit=max_bytes,
+        )
+    with path.open("rb") as handle:
+        if handle.read(len(_GZIP_MAGIC)) != _GZIP_MAGIC:
+            handle.seek(0)
+            return handle.read()
+        handle.seek(0)
+        return _gunzip(handle, name, size, max_bytes)
+
+
+def _gunzip(handle: io.BufferedReader, name: str, size: int, max_bytes: int | None) -> bytes:
+    """Decompress in 1 MiB steps and stop one step past the cap: a bomb is never expanded."""
+    chunks: list[bytes] = []
+    total = 0
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError) as error:
+        with gzip.GzipFile(fileobj=handle) as unpacked:
+            while chunk := unpacked.read(_CHUNK):
+                total += len(chunk)
+                if max_bytes is not None and total > max_bytes:
+                    raise ReleaseTooLargeError(
+                        name,
+                        f"the gzip file ({size:,} bytes) decompresses to more than the limit "
+                        f"of {max_bytes:,} bytes (reading stopped after {total:,} bytes)",
+                        limit=max_bytes,
+                    )
+                chunks.append(chunk)
+    except (OSError, EOFError, zlib.error) as error:
         raise ReleaseError(
             name, f"the gzip file is damaged ({error})", expected="a complete .csv.gz"
         ) from error
+    return b"".join(chunks)
 
 
 def _decode(data: bytes, name: str) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from customs_etl import seeds
-from customs_etl.errors import ReleaseError
+from customs_etl.errors import ReleaseError, ReleaseTooLargeError
 from customs_etl.parsing import parse_detailed_export
 from customs_etl.preliminary import parse_preliminary_table
 from customs_etl.releases import ReleaseFile, period_named_in
@@ -78,11 +78,15 @@ def staged_path(staging_dir: Path, release: ReleaseFile) -> Path:
     return staging_dir / f"{release.release_id}.v{STAGING_VERSION}.parquet"
 
 
-def stage_release(release: ReleaseFile, staging_dir: Path, seeds_dir: Path) -> StagedRelease:
-    """Parse and canonicalise one release file; write it as Parquet (whole, then renamed)."""
+def stage_release(
+    release: ReleaseFile, staging_dir: Path, seeds_dir: Path, max_bytes: int | None = None
+) -> StagedRelease:
+    """Parse and canonicalise one release file; write it as Parquet (whole, then renamed).
+    A file over `max_bytes` (unpacked) is refused before it is read whole."""
     if release.kind == "preliminary_table":
+        _refuse_if_larger(release, max_bytes)
         return stage_preliminary(release, staging_dir, seeds_dir)
-    parsed = parse_detailed_export(release.path, release.source_name)
+    parsed = parse_detailed_export(release.path, release.source_name, max_bytes=max_bytes)
     canonical = to_canonical(parsed.frame, release, seeds.partners(seeds_dir))
     period = release_period(canonical, release.source_name)
     _check_period_matches_name(period, release.source_name)
@@ -122,6 +126,16 @@ def stage_preliminary(release: ReleaseFile, staging_dir: Path, seeds_dir: Path) 
         value_total=int(headline.filter(pl.col("flow") == "total")["value_ytd"].sum()),
         months_covered=table.months_covered,
     )
+
+
+def _refuse_if_larger(release: ReleaseFile, max_bytes: int | None) -> None:
+    if max_bytes is not None and release.size_bytes > max_bytes:
+        raise ReleaseTooLargeError(
+            release.source_name,
+            f"the page is too large: {release.size_bytes:,} bytes, over the limit of "
+            f"{max_bytes:,} bytes",
+            limit=max_bytes,
+        )
 
 
 def _write_staged(frame: pl.DataFrame, staging_dir: Path, release: ReleaseFile) -> Path:

@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     fetch_timeout_seconds: float = 30.0
     fetch_attempts: int = 4
     fetch_backoff_seconds: float = 5.0
+    # A release file larger than this (a .csv.gz or .xlsx: unpacked) is refused before it is
+    # read whole. Query downloads are capped at 10,000 rows, a few MB; this is far above that.
+    max_release_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
 
     @property
     def staging_dir(self) -> Path:

@@ -7,12 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import os
 import re
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,70 +18,16 @@ from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
-from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 from prefect.client.schemas.objects import Artifact, FlowRun
 from prefect.server.schemas.schedules import CronSchedule
+from prefect_server import Prefect, prefect_server
 from support import PROJECT_DIR, SEEDS_DIR, export_file
 
 pytestmark = pytest.mark.slow
 
-PREFECT = Path(sys.executable).with_name("prefect")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-SERVER_START_TIMEOUT = 120
 FLOW_RUN_TIMEOUT = 240
-# The server runs with its scheduler off: a run it scheduled could otherwise start during the
-# test. The schedules are checked by computing their dates with the class the scheduler uses.
-SERVER_SETTINGS = {
-    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-    "PREFECT_SERVER_UI_ENABLED": "false",
-    "PREFECT_SERVER_SERVICES_SCHEDULER_ENABLED": "false",
-    "PREFECT_SERVER_SERVICES_LATE_RUNS_ENABLED": "false",
-    "GX_ANALYTICS_ENABLED": "False",
-}
-
-
-@dataclass
-class Prefect:
-    """A Prefect server on loopback and the processes started against it."""
-
-    home: Path
-    api_url: str
-    env: dict[str, str]
-    logs: Path
-    processes: list[subprocess.Popen[bytes]]
-
-    def cli(self, *args: str, env: dict[str, str] | None = None) -> str:
-        done = subprocess.run(
-            [str(PREFECT), *args],
-            cwd=PROJECT_DIR,
-            env=env or self.env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-        )
-        assert done.returncode == 0, f"prefect {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> Path:
-        """Start a long-running prefect command in its own process group; returns its log."""
-        log = self.logs / f"{name}.log"
-        with log.open("wb") as out:
-            self.processes.append(
-                subprocess.Popen(
-                    [str(PREFECT), *args],
-                    cwd=PROJECT_DIR,
-                    env=env or self.env,
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
-            )
-        return log
-
-    def client(self) -> SyncPrefectClient:
-        return SyncPrefectClient(self.api_url)
 
 
 @dataclass(frozen=True)
@@ -98,59 +39,15 @@ class Job:
     work: Path
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    """End a process we started and whatever it started (its own process group)."""
-    if process.poll() is not None:
-        return
-    os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
-
-
-def wait_until_healthy(prefect: Prefect, server: subprocess.Popen[bytes], log: Path) -> None:
-    import httpx
-
-    deadline = time.monotonic() + SERVER_START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert server.poll() is None, f"the server exited:\n{log.read_text()[-3000:]}"
-        try:
-            if httpx.get(f"{prefect.api_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"no healthy server after {SERVER_START_TIMEOUT} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture(scope="module")
 def prefect(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prefect]:
     """A real server (SQLite under a temporary PREFECT_HOME), the pool, the deployments."""
-    root = tmp_path_factory.mktemp("prefect")
-    api_url = f"http://127.0.0.1:{free_port()}/api"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "CUSTOMS_"))}
-    env |= SERVER_SETTINGS | {"PREFECT_HOME": str(root / "home"), "PREFECT_API_URL": api_url}
-    prefect = Prefect(root / "home", api_url, env, root, [])
-    port = api_url.rsplit(":", 1)[1].split("/")[0]
-    try:
-        log = prefect.start("server", "server", "start", "--host", "127.0.0.1", "--port", port)
-        wait_until_healthy(prefect, prefect.processes[0], log)
+    with prefect_server(tmp_path_factory.mktemp("prefect")) as prefect:
         # What `make serve` does: the pool (one run at a time), then every deployment.
         prefect.cli("work-pool", "create", "customs", "--type", "process")
         prefect.cli("work-pool", "set-concurrency-limit", "customs", "1")
         prefect.cli("deploy", "--all", "--prefect-file", "prefect.yaml", "--no-prompt")
         yield prefect
-    finally:
-        for process in reversed(prefect.processes):
-            stop(process)
 
 
 @pytest.fixture(scope="module")

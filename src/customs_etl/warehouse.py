@@ -395,7 +395,7 @@ def check_build(build: Path) -> dict[str, int]:
 def describe(con: duckdb.DuckDBPyConnection) -> str:
     """Data as of: the latest month per flow, the releases behind it and the last run."""
     months = con.execute(
-        "select flow, strftime(max(period), '%Y-%m') from marts.trade_monthly "
+        "select flow, strftime(max(period_end), '%Y-%m') from marts.trade_monthly "
         "where flow <> 'total' group by flow order by flow"
     ).fetchall()
     [(count, received, finished)] = con.execute(

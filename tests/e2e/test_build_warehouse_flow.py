@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -80,10 +81,52 @@ def test_every_month_equals_the_sample_files(sample_run: SampleRun) -> None:
         for period, partner, flow, value in query(
             sample_run.warehouse,
             "select strftime(period, '%Y-%m'), partner_code, flow, value_usd "
-            "from marts.trade_monthly where flow <> 'total'",
+            "from marts.trade_monthly where flow <> 'total' and source_kind = 'detailed'",
         )
     }
     assert actual == expected
+
+
+def test_preliminary_tables_fill_only_months_without_detail(sample_run: SampleRun) -> None:
+    """January-February 2026 exists only in the sample's preliminary table: one two-month row
+    per partner and flow, exactly the table's figures; every other month is detailed."""
+    with (PROJECT_DIR / "data" / "sample" / "expected_preliminary.csv").open(encoding="utf-8") as f:
+        expected = {
+            (r["partner_label"], r["flow"]): int(r["value_ytd"])
+            for r in csv.DictReader(f)
+            if r["period"] == "2026-02"
+            and r["flow"] != "total"
+            and r["partner_label"] in ("Japan", "Korea,Rep.", "Russian Federation", "United States")
+        }
+    rows = query(
+        sample_run.warehouse,
+        "select partner_iso3, flow, value_usd, period, period_end, months_covered "
+        "from marts.trade_monthly where source_kind = 'preliminary' and flow <> 'total' "
+        "order by all",
+    )
+    iso3 = {
+        "Japan": "JPN",
+        "Korea,Rep.": "KOR",
+        "Russian Federation": "RUS",
+        "United States": "USA",
+    }
+    assert {(r[0], r[1]): r[2] for r in rows} == {
+        (iso3[label], flow): value for (label, flow), value in expected.items()
+    }
+    assert {r[3:] for r in rows} == {(dt.date(2026, 1, 1), dt.date(2026, 2, 1), 2)}
+
+
+def test_the_cross_check_reports_the_one_deliberate_disagreement(sample_run: SampleRun) -> None:
+    warnings = sample_run.first.warnings  # type: ignore[attr-defined]
+    assert [w.split(":")[0] for w in warnings] == ["KOR import 2025-04", "KOR total 2025-04"]
+    assert "detailed 14,949,790,048 USD vs preliminary 15,129,200,000" in warnings[0]
+    compared = query(
+        sample_run.warehouse,
+        "select count(*), count(*) filter (where within_tolerance) "
+        "from marts.preliminary_cross_check",
+    )
+    [(total, agreeing)] = compared
+    assert total > 100 and agreeing == total - 2
 
 
 def test_lineage_adds_up_to_each_figure(sample_run: SampleRun) -> None:
@@ -203,7 +246,8 @@ def test_commodity_half_years_add_up_to_the_half_year_mart(sample_run: SampleRun
             where hs_level = 2  -- every partner's data reaches 2 digits
             group by all
         ) c using (year, half, partner_iso3, flow)
-        where h.flow <> 'total' and c.value_usd is distinct from h.value_usd
+        where h.flow <> 'total' and h.source_kind = 'detailed'
+          and c.value_usd is distinct from h.value_usd
         """,
     )
     assert mismatches == []
@@ -212,11 +256,14 @@ def test_commodity_half_years_add_up_to_the_half_year_mart(sample_run: SampleRun
 def test_freshness_says_data_as_of(sample_run: SampleRun) -> None:
     rows = query(
         sample_run.warehouse,
-        "select flow, strftime(latest_period, '%Y-%m'), releases_loaded, releases_rejected "
+        "select flow, strftime(latest_period, '%Y-%m'), strftime(latest_detailed_period, "
+        "'%Y-%m'), releases_loaded, releases_rejected, preliminary_tables_loaded "
         "from meta.freshness order by flow",
     )
-    assert [(flow, month, rejected) for flow, month, _, rejected in rows] == [
-        ("export", "2025-12", 0),
-        ("import", "2025-12", 0),
+    # January-February 2026 is known from a preliminary table only.
+    assert [row[:3] + row[4:] for row in rows] == [
+        ("export", "2026-02", "2025-12", 0, 14),
+        ("import", "2026-02", "2025-12", 0, 14),
     ]
-    assert sum(loaded for *_, loaded, _ in rows) == sample_run.first.releases_seen
+    detailed = sum(row[3] for row in rows)
+    assert detailed + rows[0][5] == sample_run.first.releases_seen  # type: ignore[attr-defined]

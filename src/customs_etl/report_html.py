@@ -95,7 +95,9 @@ def monthly_series(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> pl.Data
         """
         select period, flow, value_usd, yoy_pct
         from marts.trade_monthly
-        where partner_iso3 = ? and flow in ('export', 'import')
+        -- a January-February cumulative is not a month: a monthly chart leaves it out
+        where partner_iso3 = ? and flow in ('export', 'import') and months_covered = 1
+          and value_usd is not null
         order by flow, period
         """,
         [partner_iso3],
@@ -129,7 +131,7 @@ def data_as_of(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
         """
         select max(received_at), max(loaded_at), count(*) filter (where status = 'loaded'),
                count(*) filter (where status = 'rejected'),
-               (select max(period) from marts.trade_monthly)
+               (select max(period_end) from marts.trade_monthly)
         from meta.releases
         """
     ).fetchone()

@@ -132,13 +132,16 @@ def stage_release(release: ReleaseFile, settings: Settings) -> pipeline.StagedRe
     return staged
 
 
-@task(name="validate-release", cache_policy=NO_CACHE)
-def validate_release(
-    staged: pipeline.StagedRelease, settings: Settings
-) -> list[quarantine.Finding]:
-    """Nothing when the batch passes; otherwise what a person needs to fix it."""
-    outcome = pipeline.validate_staged(staged, settings.seeds_dir, settings.expectations_dir)
-    return [] if outcome.success else quarantine.from_validation(outcome)
+@task(name="validate-releases", cache_policy=NO_CACHE)
+def validate_releases(
+    batch: list[pipeline.StagedRelease], settings: Settings
+) -> dict[str, list[quarantine.Finding]]:
+    """Per release id: nothing when it passed; otherwise what a person needs to fix it."""
+    outcomes = pipeline.validate_staged_batch(batch, settings.seeds_dir, settings.expectations_dir)
+    return {
+        release_id: [] if outcome.success else quarantine.from_validation(outcome)
+        for release_id, outcome in outcomes.items()
+    }
 
 
 @task(name="build-data-docs", cache_policy=NO_CACHE)
@@ -305,12 +308,13 @@ def _load_and_publish(
         )
         quarantine_release(build, record, report, settings)
     clear_validation_results(settings.expectations_dir)
-    progress.current().start(len(new), "releases: stage and validate")
-    passed = []
+    progress.current().start(len(new), "releases: stage")
+    parsed = []
     for release in new:
-        if (staged := _stage_and_validate(release, build, settings, summary)) is not None:
-            passed.append(staged)
+        if (staged := _stage(release, build, settings, summary)) is not None:
+            parsed.append(staged)
         progress.current().advance(release.source_name)
+    passed = _validate(parsed, build, settings, summary)
     outcomes = load_releases(passed, build, settings)
     for staged in passed:
         outcome = outcomes[staged.release.release_id]
@@ -330,23 +334,33 @@ def _load_and_publish(
     summary.published = True
 
 
-def _stage_and_validate(
+def _stage(
     release: ReleaseFile, build: Path, settings: Settings, summary: RunSummary
 ) -> pipeline.StagedRelease | None:
-    """The staged release when it passed; None when it was quarantined."""
+    """The staged release; None when it was quarantined."""
     try:
-        staged = stage_release.with_options(
+        return stage_release.with_options(
             refresh_cache=not pipeline.staged_path(settings.staging_dir, release).exists()
         )(release, settings)
     except ReleaseError as error:
         findings = quarantine.from_release_error(error)
         _reject(build, release, "transform", findings, settings, summary)
         return None
-    findings = validate_release(staged, settings)
-    if findings:
-        _reject(build, release, "validate", findings, settings, summary)
-        return None
-    return staged
+
+
+def _validate(
+    staged: list[pipeline.StagedRelease], build: Path, settings: Settings, summary: RunSummary
+) -> list[pipeline.StagedRelease]:
+    """The releases that passed, in their order (which decides who delivered a row first);
+    the others are quarantined. One task run (and one GX run) per month, level and currency."""
+    failed: set[str] = set()
+    for batch in pipeline.validation_batches(staged):
+        findings = validate_releases(batch, settings)
+        for one in batch:
+            if found := findings[one.release.release_id]:
+                _reject(build, one.release, "validate", found, settings, summary)
+                failed.add(one.release.release_id)
+    return [s for s in staged if s.release.release_id not in failed]
 
 
 def _reject(

@@ -132,7 +132,7 @@ def test_unknown_partner_code(context_dir: Path) -> None:
 
 def test_period_other_than_the_release_period(context_dir: Path) -> None:
     outcome = validate(with_change(3, period=dt.date(2024, 2, 1)), context_dir)
-    failure = only_failure(outcome, "expect_column_values_to_be_between", "period")
+    failure = only_failure(outcome, "expect_column_pair_values_to_be_equal", "period")
     assert (failure.sample_values, failure.sample_rows) == ([dt.date(2024, 2, 1)], [3])
     expected = "e.g. 2024-02-01 at source row 3; expected period is the release's month, 2024-03-01"
     assert expected in failure.message()
@@ -305,10 +305,13 @@ def test_each_release_is_checked_against_its_own_month_and_hs_level(context_dir:
         release(3, with_change(3, period=february)),  # a March release with a February row
     ]
 
+    runs = stored_runs(context_dir)
+
     march, february_hs6, wrong_month = validate_batch(releases, context_dir)
 
+    assert stored_runs(context_dir) == runs + 2  # one run per HS level: months share a run
     assert march.success and february_hs6.success, (march.summary(), february_hs6.summary())
-    failure = only_failure(wrong_month, "expect_column_values_to_be_between", "period")
+    failure = only_failure(wrong_month, "expect_column_pair_values_to_be_equal", "period")
     assert found(failure) == (1, [february], [3])
     assert "expected period is the release's month, 2024-03-01" in failure.message()
 
@@ -376,15 +379,15 @@ def test_batches_are_cut_at_max_rows_with_the_same_outcomes(context_dir: Path) -
 
 
 def test_run_suite_runs_a_stored_suite_by_name(context_dir: Path) -> None:
-    parameters = {
-        "release_period": PERIOD,
-        "hs_level": 4,
-        "partner_codes": PARTNERS,
-        "customs_regime_codes": REGIMES,
-    }
+    parameters = {"hs_level": 4, "partner_codes": PARTNERS, "customs_regime_codes": REGIMES}
     bad = with_change(5, value=-1161)
 
-    outcome = run_suite("detailed_trade", bad, parameters, context_dir)
+    def with_month(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(release_period=pl.lit(PERIOD))
+
+    outcome = run_suite("detailed_trade", with_month(bad), parameters, context_dir)
 
     assert outcome.summary() == validate(bad, context_dir).summary()
-    assert run_suite("detailed_trade", canonical(valid_rows()), parameters, context_dir).success
+    assert run_suite(
+        "detailed_trade", with_month(canonical(valid_rows())), parameters, context_dir
+    ).success

@@ -2,10 +2,11 @@
 
 The suite lives in the file-backed GX project under expectations/ and is reviewed like code;
 this module fills its parameters, runs it over every row and turns GX's result into messages a
-person can act on. GX costs ~150 ms of planning per run whatever the rows, so releases that
-share the suite's parameters are stacked and validated in one run; every unexpected row is
-mapped back to the release (and source row) it came from, and each release gets its own
-outcome. GX takes seconds to import, so it is imported on first use.
+person can act on. GX costs ~150 ms of planning per run whatever the rows, so releases of one
+HS level and currency are stacked and validated in one run, each row carrying its release's id
+and month; every unexpected row is mapped back to the release (and source row) it came from,
+and each release gets its own outcome. GX takes seconds to import, so it is imported on first
+use.
 """
 
 from __future__ import annotations
@@ -37,9 +38,12 @@ ROW_ID = "source_row"
 # Each release's rows carry its id; the suite's grain includes it, so that two releases of one
 # batch repeating a row is left to the load, whose message names the file delivered first.
 RELEASE_ID = "release_id"
+# The release's month on each of its rows, which the suite compares with period row by row.
+RELEASE_PERIOD = "release_period"
 SAMPLE_SIZE = 5
-# Rows per GX run at most: a batch is converted to pandas whole (~100 bytes a row).
-MAX_BATCH_ROWS = 1_000_000
+# Rows per GX run at most: a batch is converted to pandas whole, a Python string per text cell
+# (~400 bytes a row); at ~4 us a row, GX's fixed cost is a tenth of a run of this size.
+MAX_BATCH_ROWS = 250_000
 # COMPLETE gives the index label of every unexpected row (labels are row positions in the
 # stacked frame), which says how many rows of each release failed; the few sample values are
 # then read from the frame. Values and the index query are left out: for a badly failing batch
@@ -135,22 +139,21 @@ def validate_detailed_trade_batch(
     """Run the detailed_trade suite over every row of many releases: one outcome per release,
     in their order, each naming only its own failing rows.
 
-    Releases that share the suite's parameters (month, HS level) and shape are validated in one
-    GX run, so each is still checked against its own month and level."""
+    Releases of one HS level (the suite's parameter), currency and shape are validated in one
+    GX run; each row carries its release's month, so each is checked against its own."""
     codes = {
         "partner_codes": sorted(set(partner_codes)),
         "customs_regime_codes": sorted(set(customs_regime_codes)),
     }
     outcomes: dict[int, ValidationOutcome] = {}
     for members in _batches(releases, max_rows):
-        first = releases[members[0]]
-        parameters = {
-            "release_period": first.release_period,
-            "hs_level": int(first.hs_level),
-            **codes,
-        }
-        parts = [releases[i].frame for i in members]
-        ran = run_suite_batch(SUITE, parts, parameters, context_dir)
+        parameters = {"hs_level": int(releases[members[0]].hs_level), **codes}
+        own = [{RELEASE_PERIOD: releases[i].release_period} for i in members]
+        parts = [
+            releases[i].frame.with_columns(pl.lit(month[RELEASE_PERIOD]).alias(RELEASE_PERIOD))
+            for i, month in zip(members, own, strict=True)
+        ]
+        ran = run_suite_batch(SUITE, parts, parameters, context_dir, own)
         outcomes.update(zip(members, ran, strict=True))
     return [outcomes[i] for i in range(len(releases))]
 
@@ -168,13 +171,16 @@ def run_suite_batch(
     parts: Sequence[pl.DataFrame],
     parameters: Mapping[str, object],
     context_dir: Path,
+    part_values: Sequence[Mapping[str, object]] | None = None,
 ) -> list[ValidationOutcome]:
     """One GX run of a stored suite over the parts stacked; one outcome per part, in order.
 
     The suite runs through the validation definition of the same name in the project at
     context_dir (a pandas dataframe asset). The parts need the same columns and dtypes and
-    share the parameters (dates may be given as dates). A row-wise expectation fails only the
-    parts with unexpected rows; a table-wide one (columns present, ...) fails every part."""
+    share the parameters (dates may be given as dates); what differs per part goes in columns,
+    and part_values (one mapping per part) fills the $names of those in the messages. A
+    row-wise expectation fails only the parts with unexpected rows; a table-wide one (columns
+    present, ...) fails every part."""
     if not parts:
         return []
     definition, columns = _load(Path(context_dir).resolve(), suite_name)
@@ -187,11 +193,14 @@ def run_suite_batch(
             result_format=_RESULT_FORMAT,
         )
     starts = [0, *itertools.accumulate(part.height for part in parts)]
+    fills = [{**gx_parameters, **values} for values in part_values or [{} for _ in parts]]
     per_part: list[list[ExpectationFailure]] = [[] for _ in parts]
     for expectation in result.results:
         if not expectation.success:
-            for part, failure in _attribute(expectation, data, starts, gx_parameters):
-                per_part[part].append(failure)
+            for part, failure in _attribute(expectation, data, starts):
+                per_part[part].append(
+                    replace(failure, expected=_fill(failure.expected, fills[part]))
+                )
     evaluated = int(result.statistics["evaluated_expectations"])
     return [
         ValidationOutcome(suite_name, not failures, evaluated, _in_reading_order(failures))
@@ -256,13 +265,12 @@ def _batches(releases: Sequence[ReleaseFrame], max_rows: int) -> list[list[int]]
 
 
 def _batch_key(release: ReleaseFrame) -> Hashable:
-    """The suite's parameters, the frame's columns and dtypes (so a missing or mistyped column
-    is reported as for that release alone) and its currencies: "one currency per release" is
-    a count over the whole batch, so releases of different currencies go in separate runs."""
+    """The suite's parameter (HS level), the frame's columns and dtypes (so a missing or
+    mistyped column is reported as for that release alone) and its currencies: "one currency
+    per release" is a count over the whole batch, so other currencies go in other runs."""
     frame = release.frame
     currencies = frame["currency"].drop_nulls().unique() if "currency" in frame.columns else []
     return (
-        release.release_period,
         int(release.hs_level),
         tuple((name, str(dtype)) for name, dtype in frame.schema.items()),
         tuple(sorted(currencies)),
@@ -304,13 +312,10 @@ def _in_reading_order(failures: Iterable[ExpectationFailure]) -> tuple[Expectati
 
 
 def _attribute(
-    result: ExpectationValidationResult,
-    data: pd.DataFrame,
-    starts: list[int],
-    parameters: Mapping[str, object],
+    result: ExpectationValidationResult, data: pd.DataFrame, starts: list[int]
 ) -> list[tuple[int, ExpectationFailure]]:
     """(part, failure) for each part of the stack the failed expectation is about."""
-    failure = _failure(result, parameters)
+    failure = _failure(result)
     parts = range(len(starts) - 1)
     labels = (result.result or {}).get("unexpected_index_list")
     if failure.error is None and labels:
@@ -320,20 +325,19 @@ def _attribute(
     return [(part, failure) for part in parts]
 
 
-def _failure(
-    result: ExpectationValidationResult, parameters: Mapping[str, object]
-) -> ExpectationFailure:
-    """The failure as GX counted it over the whole stack; samples are added per part."""
+def _failure(result: ExpectationValidationResult) -> ExpectationFailure:
+    """The failure as GX counted it over the whole stack; samples are added per part, and the
+    $names in the description are filled per part."""
     config = result.expectation_config
     kwargs = config.kwargs
     found: Mapping[str, Any] = result.result or {}
     failure = ExpectationFailure(
         expectation=config.type,
-        column=kwargs.get("column") or ", ".join(_shown_columns(kwargs)) or None,
+        column=_column(kwargs) or ", ".join(_shown_columns(kwargs)) or None,
         unexpected_count=int(found.get("unexpected_count") or 0),
         sample_values=[],
         sample_rows=[],
-        expected=_fill(config.description or "", parameters),
+        expected=config.description or "",
     )
     if error := _exception_message(result.exception_info):
         return replace(failure, error=error)
@@ -341,6 +345,12 @@ def _failure(
         missing = sorted(found.get("details", {}).get("mismatched", {}).get("missing", []))
         return replace(failure, unexpected_count=len(missing), sample_values=missing)
     return failure
+
+
+def _column(kwargs: Mapping[str, Any]) -> str | None:
+    """The column checked; of a pair, the first: the second holds what it should equal, which
+    the description names ("period is the release's month, 2024-03-01")."""
+    return kwargs.get("column") or kwargs.get("column_A")
 
 
 def _shown_columns(kwargs: Mapping[str, Any]) -> list[str]:
@@ -380,8 +390,8 @@ def _sample_values(
     data: pd.DataFrame, kwargs: Mapping[str, Any], labels: list[int]
 ) -> list[object]:
     """The offending values at those rows, as GX shows them: a value, or a dict of the keys."""
-    if "column" in kwargs:
-        return [_plain(v) for v in data[kwargs["column"]].loc[labels]]
+    if column := _column(kwargs):
+        return [_plain(v) for v in data[column].loc[labels]]
     rows = data.loc[labels, _shown_columns(kwargs)].to_dict("records")
     return [_plain(row) for row in rows]
 

@@ -352,7 +352,8 @@ def _validate(
     staged: list[pipeline.StagedRelease], build: Path, settings: Settings, summary: RunSummary
 ) -> list[pipeline.StagedRelease]:
     """The releases that passed, in their order (which decides who delivered a row first);
-    the others are quarantined. One task run (and one GX run) per month, level and currency."""
+    the others are quarantined. One task run (and one GX run) per HS level and currency, up
+    to validation.MAX_BATCH_ROWS rows."""
     failed: set[str] = set()
     for batch in pipeline.validation_batches(staged):
         findings = validate_releases(batch, settings)

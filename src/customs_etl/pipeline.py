@@ -137,13 +137,13 @@ def validation_batches(
     staged: list[StagedRelease], max_rows: int | None = None
 ) -> list[list[StagedRelease]]:
     """The releases grouped as the detailed-trade suite can validate them in one run: same
-    month, HS level and currency, at most max_rows rows (default: the validation module's)."""
+    HS level and currency, at most max_rows rows (default: the validation module's)."""
     from customs_etl.validation import MAX_BATCH_ROWS
 
     limit = max_rows or MAX_BATCH_ROWS
     groups: dict[Hashable, list[StagedRelease]] = {}
     for release in staged:
-        groups.setdefault((release.period, release.hs_level, release.currency), []).append(release)
+        groups.setdefault((release.hs_level, release.currency), []).append(release)
     return [batch for group in groups.values() for batch in _up_to(group, limit)]
 
 

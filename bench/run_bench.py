@@ -170,7 +170,12 @@ def instrument() -> None:
     timed(pipeline, "parse_detailed_export", "stage: parse", lambda r, *a, **k: r.frame.height)
     timed(pipeline, "to_canonical", "stage: canonical", lambda r, *a, **k: r.height)
     timed(pipeline.seeds, "partners", "stage+validate: read partners seed")
-    timed(pipeline, "validate_staged", "validate", lambda r, s, *a, **k: s.row_count)
+    timed(
+        pipeline,
+        "validate_staged_batch",
+        "validate",
+        lambda r, b, *a, **k: sum(s.row_count for s in b),
+    )
     timed(pipeline, "read_staged", "validate: read parquet", lambda r, *a, **k: r.height)
     timed(validation, "_to_pandas", "validate: to pandas", lambda r, *a, **k: len(r))
     timed(validation, "_context", "validate: GX import + context (once)")

@@ -219,6 +219,19 @@ def validate_release(
     return [] if outcome.success else quarantine.from_validation(outcome)
 
 
+@task(name="validate-releases", cache_policy=NO_CACHE)
+def validate_releases(
+    batch: list[pipeline.StagedRelease], settings: Settings
+) -> dict[str, list[quarantine.Finding]]:
+    """Detailed exports, many in one GX run. Per release id: nothing when it passed;
+    otherwise what a person needs to fix it."""
+    outcomes = pipeline.validate_staged_batch(batch, settings.seeds_dir, settings.expectations_dir)
+    return {
+        release_id: [] if outcome.success else quarantine.from_validation(outcome)
+        for release_id, outcome in outcomes.items()
+    }
+
+
 @task(name="cross-check-preliminary", cache_policy=NO_CACHE)
 def cross_check_preliminary(build: Path, settings: Settings) -> list[str]:
     """Detailed totals against the preliminary tables (marts.preliminary_cross_check): each
@@ -408,13 +421,13 @@ def _load_and_publish(
         quarantine_release(build, record, report, settings)
     clear_validation_results(settings.expectations_dir)
     detailed = [r for r in new if r.kind == "detailed_export"]
-    progress.current().start(len(new), "releases: stage and validate")
-    passed = []
+    progress.current().start(len(new), "releases: stage")
+    parsed = []
     for release in detailed:
-        if (staged := _stage_and_validate(release, build, settings, summary)) is not None:
-            passed.append(staged)
+        if (staged := _stage_or_reject(release, build, settings, summary)) is not None:
+            parsed.append(staged)
         progress.current().advance(release.source_name)
-    _load(passed, build, settings, summary)
+    _load(_validate(parsed, build, settings, summary), build, settings, summary)
     _load_preliminary_tables(new, build, settings, summary)
     summary.data_docs = str(build_data_docs(settings))
     if not summary.loaded:
@@ -463,21 +476,32 @@ def _load_preliminary_tables(
             _load([staged], build, settings, summary)
 
 
-def _stage_and_validate(
+def _stage_or_reject(
     release: ReleaseFile, build: Path, settings: Settings, summary: RunSummary
 ) -> pipeline.StagedRelease | None:
-    """The staged release when it passed; None when it was quarantined."""
+    """The staged release; None when it was quarantined."""
     try:
-        staged = _stage(release, settings)
+        return _stage(release, settings)
     except ReleaseError as error:
         findings = quarantine.from_release_error(error)
         _reject(build, release, "transform", findings, settings, summary)
         return None
-    findings = validate_release(staged, settings)
-    if findings:
-        _reject(build, release, "validate", findings, settings, summary)
-        return None
-    return staged
+
+
+def _validate(
+    staged: list[pipeline.StagedRelease], build: Path, settings: Settings, summary: RunSummary
+) -> list[pipeline.StagedRelease]:
+    """The releases that passed, in their order (which decides who delivered a row first);
+    the others are quarantined. One task run (and one GX run) per HS level and currency, up
+    to validation.MAX_BATCH_ROWS rows."""
+    failed: set[str] = set()
+    for batch in pipeline.validation_batches(staged):
+        findings = validate_releases(batch, settings)
+        for one in batch:
+            if found := findings[one.release.release_id]:
+                _reject(build, one.release, "validate", found, settings, summary)
+                failed.add(one.release.release_id)
+    return [s for s in staged if s.release.release_id not in failed]
 
 
 def _stage(release: ReleaseFile, settings: Settings) -> pipeline.StagedRelease:

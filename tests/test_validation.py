@@ -15,7 +15,14 @@ import pytest
 from support import PROJECT_DIR
 
 from customs_etl.transform import CANONICAL_SCHEMA
-from customs_etl.validation import ExpectationFailure, ValidationOutcome, validate_detailed_trade
+from customs_etl.validation import (
+    ExpectationFailure,
+    ReleaseFrame,
+    ValidationOutcome,
+    run_suite,
+    validate_detailed_trade,
+    validate_detailed_trade_batch,
+)
 
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
 PERIOD = dt.date(2024, 3, 1)
@@ -125,7 +132,7 @@ def test_unknown_partner_code(context_dir: Path) -> None:
 
 def test_period_other_than_the_release_period(context_dir: Path) -> None:
     outcome = validate(with_change(3, period=dt.date(2024, 2, 1)), context_dir)
-    failure = only_failure(outcome, "expect_column_values_to_be_between", "period")
+    failure = only_failure(outcome, "expect_column_pair_values_to_be_equal", "period")
     assert (failure.sample_values, failure.sample_rows) == ([dt.date(2024, 2, 1)], [3])
     expected = "e.g. 2024-02-01 at source row 3; expected period is the release's month, 2024-03-01"
     assert expected in failure.message()
@@ -217,3 +224,170 @@ def test_importing_the_module_does_not_import_great_expectations() -> None:
     code = "import sys, customs_etl.validation; print('great_expectations' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- batches: one GX run over many releases, one outcome per release ---------------------------
+
+
+def release(
+    number: int, frame: pl.DataFrame, period: dt.date = PERIOD, level: int = 4
+) -> ReleaseFrame:
+    """A release of the batch: its own id on every row, as staging writes it."""
+    return ReleaseFrame(frame.with_columns(release_id=pl.lit(f"{number:064d}")), period, level)
+
+
+def validate_batch(
+    releases: list[ReleaseFrame], context_dir: Path, **options: Any
+) -> list[ValidationOutcome]:
+    return validate_detailed_trade_batch(
+        releases,
+        partner_codes=PARTNERS,
+        customs_regime_codes=REGIMES,
+        context_dir=context_dir,
+        **options,
+    )
+
+
+def stored_runs(context_dir: Path) -> int:
+    """GX stores one validation result per run."""
+    return len(list((context_dir / "uncommitted" / "validations").rglob("*.json")))
+
+
+def test_one_failing_release_of_a_batch_is_named_with_its_rows(context_dir: Path) -> None:
+    bad = with_change(5, value=-1161, partner_code="999")
+    releases = [release(n, canonical(valid_rows())) for n in (1, 3)]
+    releases.insert(1, release(2, bad))
+    runs = stored_runs(context_dir)
+
+    first, second, third = validate_batch(releases, context_dir)
+
+    assert stored_runs(context_dir) == runs + 1  # one GX run for the three releases
+    assert first.success and third.success, (first.summary(), third.summary())
+    assert first.failures == third.failures == ()
+    value = only_failure(second, "expect_column_values_to_be_between", "value")
+    assert found(value) == (1, [-1161], [5])
+    partner = only_failure(second, "expect_column_values_to_be_in_set", "partner_code")
+    assert found(partner) == (1, ["999"], [5])
+    assert len(second.failures) == 2
+    # Word for word what validating the release alone says.
+    assert second.summary() == validate(bad, context_dir).summary()
+
+
+def test_failing_rows_are_counted_and_sampled_per_release(context_dir: Path) -> None:
+    rows = valid_rows()
+    for row in rows:
+        row["value"] = -row["source_row"]
+    many_bad = canonical(rows)
+    releases = [release(1, with_change(9, value=-7)), release(2, many_bad)]
+
+    one, many = validate_batch(releases, context_dir)
+
+    assert found(only_failure(one, "expect_column_values_to_be_between", "value")) == (
+        1,
+        [-7],
+        [9],
+    )
+    assert found(only_failure(many, "expect_column_values_to_be_between", "value")) == (
+        12,
+        [-2, -3, -4, -5, -6],
+        [2, 3, 4, 5, 6],
+    )
+
+
+def test_each_release_is_checked_against_its_own_month_and_hs_level(context_dir: Path) -> None:
+    february = dt.date(2024, 2, 1)
+    rows = valid_rows()
+    for row in rows:
+        row.update(period=february, hs_code=row["hs_code"] + "00", hs_level=6)
+    releases = [
+        release(1, canonical(valid_rows())),
+        release(2, canonical(rows), period=february, level=6),
+        release(3, with_change(3, period=february)),  # a March release with a February row
+    ]
+
+    runs = stored_runs(context_dir)
+
+    march, february_hs6, wrong_month = validate_batch(releases, context_dir)
+
+    assert stored_runs(context_dir) == runs + 2  # one run per HS level: months share a run
+    assert march.success and february_hs6.success, (march.summary(), february_hs6.summary())
+    failure = only_failure(wrong_month, "expect_column_pair_values_to_be_equal", "period")
+    assert found(failure) == (1, [february], [3])
+    assert "expected period is the release's month, 2024-03-01" in failure.message()
+
+
+def test_a_row_repeated_by_two_releases_is_left_to_the_load(context_dir: Path) -> None:
+    rows = valid_rows()
+    rows.append({**rows[0], "source_row": 99})
+    releases = [release(1, canonical(valid_rows())), release(2, canonical(rows))]
+
+    other, repeating = validate_batch(releases, context_dir)
+
+    assert other.success, other.summary()  # the same grain in another release is not a failure
+    grain = "period, flow, partner_code, hs_code, customs_regime_code, registration_place_code"
+    failure = only_failure(repeating, "expect_compound_columns_to_be_unique", grain)
+    assert (failure.unexpected_count, sorted(failure.sample_rows)) == (2, [2, 99])
+    assert "release_id" not in failure.message()
+
+
+def test_releases_of_another_currency_pass_and_a_mixed_one_fails_alone(
+    context_dir: Path,
+) -> None:
+    yuan = canonical(valid_rows()).with_columns(currency=pl.lit("CNY"))
+    releases = [
+        release(1, canonical(valid_rows())),
+        release(2, yuan),
+        release(3, with_change(8, currency="CNY")),
+        release(4, with_change(8, currency="CNY")),
+    ]
+
+    dollars, renminbi, mixed, mixed_too = validate_batch(releases, context_dir)
+
+    assert dollars.success and renminbi.success, (dollars.summary(), renminbi.summary())
+    for outcome in (mixed, mixed_too):
+        failure = only_failure(
+            outcome, "expect_column_unique_value_count_to_be_between", "currency"
+        )
+        assert found(failure) == (1, ["CNY"], [8])
+        assert len(outcome.failures) == 1
+
+
+def test_a_release_missing_a_column_fails_alone(context_dir: Path) -> None:
+    releases = [
+        release(1, canonical(valid_rows()).drop("currency")),
+        release(2, canonical(valid_rows())),
+    ]
+
+    missing, complete = validate_batch(releases, context_dir)
+
+    assert complete.success, complete.summary()
+    assert only_failure(missing, "expect_table_columns_to_match_set", None).sample_values == [
+        "currency"
+    ]
+
+
+def test_batches_are_cut_at_max_rows_with_the_same_outcomes(context_dir: Path) -> None:
+    releases = [release(n, with_change(2 + n, value=-n)) for n in range(1, 4)]
+    runs = stored_runs(context_dir)
+
+    outcomes = validate_batch(releases, context_dir, max_rows=24)
+
+    assert stored_runs(context_dir) == runs + 2  # 12 + 12 rows, then 12
+    assert [o.summary() for o in outcomes] == [
+        validate(r.frame, context_dir).summary() for r in releases
+    ]
+
+
+def test_run_suite_runs_a_stored_suite_by_name(context_dir: Path) -> None:
+    parameters = {"hs_level": 4, "partner_codes": PARTNERS, "customs_regime_codes": REGIMES}
+    bad = with_change(5, value=-1161)
+
+    def with_month(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.with_columns(release_period=pl.lit(PERIOD))
+
+    outcome = run_suite("detailed_trade", with_month(bad), parameters, context_dir)
+
+    assert outcome.summary() == validate(bad, context_dir).summary()
+    assert run_suite(
+        "detailed_trade", with_month(canonical(valid_rows())), parameters, context_dir
+    ).success

@@ -4,6 +4,7 @@ the tests and the benchmark alike."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -241,3 +242,51 @@ def _span(row: dict[str, object]) -> str:
     start, end = row["period"], row["period_end"]
     assert isinstance(start, dt.date) and isinstance(end, dt.date)
     return f"{start:%Y-%m}" if start == end else f"{start:%Y-%m}..{end:%Y-%m}"
+
+
+def validation_batches(
+    staged: list[StagedRelease], max_rows: int | None = None
+) -> list[list[StagedRelease]]:
+    """The releases grouped as the detailed-trade suite can validate them in one run: same
+    HS level and currency, at most max_rows rows (default: the validation module's)."""
+    from customs_etl.validation import MAX_BATCH_ROWS
+
+    limit = max_rows or MAX_BATCH_ROWS
+    groups: dict[Hashable, list[StagedRelease]] = {}
+    for release in staged:
+        groups.setdefault((release.hs_level, release.currency), []).append(release)
+    return [batch for group in groups.values() for batch in _up_to(group, limit)]
+
+
+def _up_to(group: list[StagedRelease], max_rows: int) -> list[list[StagedRelease]]:
+    """Consecutive runs of the group of at most max_rows rows (a bigger release alone)."""
+    batches: list[list[StagedRelease]] = [[]]
+    rows = 0
+    for release in group:
+        if batches[-1] and rows + release.row_count > max_rows:
+            batches.append([])
+            rows = 0
+        batches[-1].append(release)
+        rows += release.row_count
+    return batches
+
+
+def validate_staged_batch(
+    batch: list[StagedRelease], seeds_dir: Path, expectations_dir: Path
+) -> dict[str, ValidationOutcome]:
+    """Run the detailed-trade suite over every row of many staged releases, as few GX runs as
+    their parameters allow (see validation_batches): each release's outcome by release id."""
+    from customs_etl.validation import ReleaseFrame, validate_detailed_trade_batch
+
+    # The same bytes under two names are one release: validate it once.
+    releases = list({staged.release.release_id: staged for staged in batch}.values())
+    outcomes = validate_detailed_trade_batch(
+        [
+            ReleaseFrame(read_staged(s), dt.date.fromisoformat(s.period), s.hs_level)
+            for s in releases
+        ],
+        partner_codes=seeds.partners(seeds_dir)["partner_code"].to_list(),
+        customs_regime_codes=seeds.customs_regime_codes(seeds_dir),
+        context_dir=expectations_dir,
+    )
+    return {s.release.release_id: o for s, o in zip(releases, outcomes, strict=True)}

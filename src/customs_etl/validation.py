@@ -1,20 +1,25 @@
-"""The data-quality gate between transform and load: Great Expectations over one release's frame.
+"""The data-quality gate between transform and load: Great Expectations over release frames.
 
 The suite lives in the file-backed GX project under expectations/ and is reviewed like code;
-this module fills its parameters, runs it once over every row and turns GX's result into
-messages a person can act on. GX takes seconds to import, so it is imported on first use.
+this module fills its parameters, runs it over every row and turns GX's result into messages a
+person can act on. GX costs ~150 ms of planning per run whatever the rows, so releases of one
+HS level and currency are stacked and validated in one run, each row carrying its release's id
+and month; every unexpected row is mapped back to the release (and source row) it came from,
+and each release gets its own outcome. GX takes seconds to import, so it is imported on first
+use.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import math
 import os
 import re
 import shutil
 import threading
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,12 +37,28 @@ PRELIMINARY_SUITE = "preliminary_table"
 CROSS_CHECK_SUITE = "preliminary_cross_check"
 DATA_DOCS_INDEX = Path("uncommitted") / "data_docs" / "local_site" / "index.html"
 ROW_ID = "source_row"
+# Each release's rows carry its id; the suite's grain includes it, so that two releases of one
+# batch repeating a row is left to the load, whose message names the file delivered first.
+RELEASE_ID = "release_id"
+# The release's month on each of its rows, which the suite compares with period row by row.
+RELEASE_PERIOD = "release_period"
 SAMPLE_SIZE = 5
-# SUMMARY carries a few offending values and their index labels, which are row positions in
-# the frame handed to GX; they are mapped to source_row here. (Naming source_row in
-# unexpected_index_column_names instead makes GX build a dict for every unexpected row before
-# keeping five: ~8 s rather than ~1 s on a million-row release that fails badly.)
-_RESULT_FORMAT = {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+# Rows per GX run at most: a batch is converted to pandas whole, a Python string per text cell
+# (~400 bytes a row); at ~4 us a row, GX's fixed cost is a tenth of a run of this size.
+MAX_BATCH_ROWS = 250_000
+# COMPLETE gives the index label of every unexpected row (labels are row positions in the
+# stacked frame), which says how many rows of each release failed; the few sample values are
+# then read from the frame. Values and the index query are left out: for a badly failing batch
+# they would be a list or a string per row in every stored result. (Naming source_row in
+# unexpected_index_column_names instead makes GX build a dict for every unexpected row:
+# ~8 s rather than ~1 s on a million-row release that fails badly.)
+_RESULT_FORMAT = {
+    "result_format": "COMPLETE",
+    "exclude_unexpected_values": True,
+    "return_unexpected_index_query": False,
+    "partial_unexpected_count": SAMPLE_SIZE,
+}
+_UNIQUE_VALUE_COUNT = "expect_column_unique_value_count_to_be_between"
 _COLUMNS_PRESENT = "expect_table_columns_to_match_set"
 _PARAMETER = re.compile(r"\$(\w+)")
 # The cached context writes its results to files: one run at a time per process.
@@ -90,6 +111,15 @@ class ValidationOutcome:
         return "\n".join([head, *(f"  - {f.message()}" for f in self.failures)])
 
 
+@dataclass(frozen=True)
+class ReleaseFrame:
+    """One release's canonical frame and the suite parameters that are its own."""
+
+    frame: pl.DataFrame
+    release_period: dt.date
+    hs_level: int
+
+
 def validate_detailed_trade(
     frame: pl.DataFrame,
     *,
@@ -100,14 +130,100 @@ def validate_detailed_trade(
     context_dir: Path,
 ) -> ValidationOutcome:
     """Run the detailed_trade suite over every row of one release's canonical frame."""
-    parameters = {
-        # The period column arrives as datetime64, which pandas compares only with datetimes.
-        "release_period": dt.datetime.combine(release_period, dt.time()),
-        "hs_level": int(hs_level),
+    [outcome] = validate_detailed_trade_batch(
+        [ReleaseFrame(frame, release_period, hs_level)],
+        partner_codes=partner_codes,
+        customs_regime_codes=customs_regime_codes,
+        context_dir=context_dir,
+    )
+    return outcome
+
+
+def validate_detailed_trade_batch(
+    releases: Sequence[ReleaseFrame],
+    *,
+    partner_codes: Collection[str],
+    customs_regime_codes: Collection[str],
+    context_dir: Path,
+    max_rows: int = MAX_BATCH_ROWS,
+) -> list[ValidationOutcome]:
+    """Run the detailed_trade suite over every row of many releases: one outcome per release,
+    in their order, each naming only its own failing rows.
+
+    Releases of one HS level (the suite's parameter), currency and shape are validated in one
+    GX run; each row carries its release's month, so each is checked against its own."""
+    codes = {
         "partner_codes": sorted(set(partner_codes)),
         "customs_regime_codes": sorted(set(customs_regime_codes)),
     }
-    return run_suite(SUITE, frame, parameters, context_dir)
+    outcomes: dict[int, ValidationOutcome] = {}
+    for members in _batches(releases, max_rows):
+        parameters = {"hs_level": int(releases[members[0]].hs_level), **codes}
+        own = [{RELEASE_PERIOD: releases[i].release_period} for i in members]
+        parts = [
+            releases[i].frame.with_columns(pl.lit(month[RELEASE_PERIOD]).alias(RELEASE_PERIOD))
+            for i, month in zip(members, own, strict=True)
+        ]
+        ran = run_suite_batch(SUITE, parts, parameters, context_dir, own)
+        outcomes.update(zip(members, ran, strict=True))
+    return [outcomes[i] for i in range(len(releases))]
+
+
+def run_suite(
+    suite_name: str, frame: pl.DataFrame, parameters: Mapping[str, object], context_dir: Path
+) -> ValidationOutcome:
+    """Run a stored suite over every row of one frame (see run_suite_batch)."""
+    [outcome] = run_suite_batch(suite_name, [frame], parameters, context_dir)
+    return outcome
+
+
+def run_suite_batch(
+    suite_name: str,
+    parts: Sequence[pl.DataFrame],
+    parameters: Mapping[str, object],
+    context_dir: Path,
+    part_values: Sequence[Mapping[str, object]] | None = None,
+) -> list[ValidationOutcome]:
+    """One GX run of a stored suite over the parts stacked; one outcome per part, in order.
+
+    The suite runs through the validation definition of the same name in the project at
+    context_dir (a pandas dataframe asset). The parts need the same columns and dtypes and
+    share the parameters (dates may be given as dates); what differs per part goes in columns,
+    and part_values (one mapping per part) fills the $names of those in the messages. A
+    row-wise expectation fails only the parts with unexpected rows; a table-wide one (columns
+    present, ...) fails every part."""
+    if not parts:
+        return []
+    definition, columns = _load(Path(context_dir).resolve(), suite_name)
+    data = _to_pandas(parts, columns)
+    gx_parameters = _gx_parameters(parameters)
+    with _RUN_LOCK:
+        result = definition.run(
+            batch_parameters={"dataframe": data},
+            expectation_parameters=gx_parameters,
+            result_format=_RESULT_FORMAT,
+        )
+    starts = [0, *itertools.accumulate(part.height for part in parts)]
+    fills = [{**gx_parameters, **values} for values in part_values or [{} for _ in parts]]
+    per_part: list[list[ExpectationFailure]] = [[] for _ in parts]
+    for expectation in result.results:
+        if not expectation.success:
+            for part, failure in _attribute(expectation, data, starts):
+                per_part[part].append(
+                    replace(failure, expected=_fill(failure.expected, fills[part]))
+                )
+    evaluated = int(result.statistics["evaluated_expectations"])
+    # Failures of expectations whose severity is not critical are warnings: reported, the
+    # part still passes.
+    return [
+        ValidationOutcome(
+            suite_name,
+            not any(f.severity == "critical" for f in failures),
+            evaluated,
+            _in_reading_order(failures),
+        )
+        for failures in per_part
+    ]
 
 
 def validate_preliminary_table(
@@ -131,30 +247,6 @@ def validate_preliminary_table(
 def validate_cross_check(frame: pl.DataFrame, context_dir: Path) -> ValidationOutcome:
     """Detailed against preliminary figures (marts.preliminary_cross_check): warnings only."""
     return run_suite(CROSS_CHECK_SUITE, frame, {}, context_dir)
-
-
-def run_suite(
-    suite: str, frame: pl.DataFrame, parameters: Mapping[str, object], context_dir: Path
-) -> ValidationOutcome:
-    """One run of a stored suite over every row of a frame; failures of expectations whose
-    severity is not critical are warnings, which do not make the outcome unsuccessful."""
-    definition, columns = _load(Path(context_dir).resolve(), suite)
-    data = _to_pandas(frame, columns)
-    with _RUN_LOCK:
-        result = definition.run(
-            batch_parameters={"dataframe": data},
-            expectation_parameters=dict(parameters),
-            result_format=_RESULT_FORMAT,
-        )
-    failures = _in_reading_order(
-        _failure(r, data, parameters) for r in result.results if not r.success
-    )
-    return ValidationOutcome(
-        suite=suite,
-        success=not any(f.severity == "critical" for f in failures),
-        evaluated_expectations=int(result.statistics["evaluated_expectations"]),
-        failures=failures,
-    )
 
 
 def build_data_docs(context_dir: Path) -> Path:
@@ -183,9 +275,9 @@ def _context(context_dir: Path) -> AbstractDataContext:
 
 
 @functools.lru_cache(maxsize=16)
-def _load(context_dir: Path, suite: str) -> tuple[ValidationDefinition, tuple[str, ...]]:
+def _load(context_dir: Path, name: str = SUITE) -> tuple[ValidationDefinition, tuple[str, ...]]:
     """The stored validation definition and the columns its suite reads, once per process."""
-    definition = _context(context_dir).validation_definitions.get(suite)
+    definition = _context(context_dir).validation_definitions.get(name)
     return definition, _suite_columns(definition.suite)
 
 
@@ -194,21 +286,65 @@ def _suite_columns(suite: ExpectationSuite) -> tuple[str, ...]:
     names = [ROW_ID]
     for expectation in suite.expectations:
         kwargs = expectation.configuration.kwargs
-        names.extend(kwargs[key] for key in ("column", "column_A", "column_B") if key in kwargs)
+        names.extend(kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs)
         names.extend(kwargs.get("column_list") or kwargs.get("column_set") or [])
     return tuple(dict.fromkeys(names))
 
 
-def _to_pandas(frame: pl.DataFrame, columns: Iterable[str]) -> pd.DataFrame:
-    """Numpy-backed pandas: GX's pandas engine ran the suite ~5x faster than on Arrow dtypes."""
+def _batches(releases: Sequence[ReleaseFrame], max_rows: int) -> list[list[int]]:
+    """Positions of the releases, grouped by what one GX run must share, at most max_rows."""
+    open_batches: dict[Hashable, tuple[list[int], int]] = {}
+    full: list[list[int]] = []
+    for index, release in enumerate(releases):
+        key = _batch_key(release)
+        members, rows = open_batches.get(key, ([], 0))
+        if members and rows + release.frame.height > max_rows:
+            full.append(members)
+            members, rows = [], 0
+        open_batches[key] = ([*members, index], rows + release.frame.height)
+    return full + [members for members, _ in open_batches.values()]
+
+
+def _batch_key(release: ReleaseFrame) -> Hashable:
+    """The suite's parameter (HS level), the frame's columns and dtypes (so a missing or
+    mistyped column is reported as for that release alone) and its currencies: "one currency
+    per release" is a count over the whole batch, so other currencies go in other runs."""
+    frame = release.frame
+    currencies = frame["currency"].drop_nulls().unique() if "currency" in frame.columns else []
+    return (
+        int(release.hs_level),
+        tuple((name, str(dtype)) for name, dtype in frame.schema.items()),
+        tuple(sorted(currencies)),
+    )
+
+
+def _to_pandas(parts: Sequence[pl.DataFrame], columns: Iterable[str]) -> pd.DataFrame:
+    """The parts stacked, as numpy-backed pandas: GX's pandas engine ran the suite ~5x faster
+    than on Arrow dtypes. Row labels are positions in the stack (a RangeIndex)."""
+    wanted = list(columns)
     # A missing column is left out rather than raised here, so that the suite reports it.
-    selected = frame.select([c for c in columns if c in frame.columns])
+    selected = pl.concat(
+        [part.select([c for c in wanted if c in part.columns]) for part in parts],
+        how="vertical",
+    )
     # GX vectorises comparisons only for datetime64[ns] and 64-bit numbers; Date
-    # (datetime64[ms]) and Int8 would fall back to a Python call per row.
+    # (datetime64[ms]) and Int8 would fall back to a Python call per row. The release id is one
+    # value per release: as a category it is not copied into a Python string per row.
     return selected.with_columns(
         pl.col(pl.Date).cast(pl.Datetime("ns")),
         pl.col(pl.Int8, pl.Int16, pl.Int32).cast(pl.Int64),
+        *([pl.col(RELEASE_ID).cast(pl.Categorical)] if RELEASE_ID in selected.columns else []),
     ).to_pandas()
+
+
+def _gx_parameters(parameters: Mapping[str, object]) -> dict[str, object]:
+    # Date columns arrive as datetime64, which pandas compares only with datetimes.
+    def gx(value: object) -> object:
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return dt.datetime.combine(value, dt.time())
+        return value
+
+    return {name: gx(value) for name, value in parameters.items()}
 
 
 def _in_reading_order(failures: Iterable[ExpectationFailure]) -> tuple[ExpectationFailure, ...]:
@@ -216,21 +352,33 @@ def _in_reading_order(failures: Iterable[ExpectationFailure]) -> tuple[Expectati
     return tuple(sorted(failures, key=lambda f: f.expectation != _COLUMNS_PRESENT))
 
 
-def _failure(
-    result: ExpectationValidationResult, data: pd.DataFrame, parameters: Mapping[str, object]
-) -> ExpectationFailure:
+def _attribute(
+    result: ExpectationValidationResult, data: pd.DataFrame, starts: list[int]
+) -> list[tuple[int, ExpectationFailure]]:
+    """(part, failure) for each part of the stack the failed expectation is about."""
+    failure = _failure(result)
+    parts = range(len(starts) - 1)
+    labels = (result.result or {}).get("unexpected_index_list")
+    if failure.error is None and labels:
+        return _by_row(failure, result.expectation_config.kwargs, data, starts, labels)
+    if failure.error is None and failure.expectation == _UNIQUE_VALUE_COUNT:
+        return _minority_parts(failure, data, starts)
+    return [(part, failure) for part in parts]
+
+
+def _failure(result: ExpectationValidationResult) -> ExpectationFailure:
+    """The failure as GX counted it over the whole stack; samples are added per part, and the
+    $names in the description are filled per part."""
     config = result.expectation_config
     kwargs = config.kwargs
     found: Mapping[str, Any] = result.result or {}
     failure = ExpectationFailure(
         expectation=config.type,
-        column=kwargs.get("column")
-        or ", ".join(kwargs.get("column_list") or _pair(kwargs))
-        or None,
+        column=_column(kwargs) or ", ".join(_shown_columns(kwargs)) or None,
         unexpected_count=int(found.get("unexpected_count") or 0),
-        sample_values=[_plain(v) for v in found.get("partial_unexpected_list") or []],
-        sample_rows=_source_rows(data, found.get("partial_unexpected_index_list") or []),
-        expected=_fill(config.description or "", parameters),
+        sample_values=[],
+        sample_rows=[],
+        expected=config.description or "",
         severity=str(getattr(config, "severity", None) or "critical").rsplit(".", 1)[-1].lower(),
     )
     if error := _exception_message(result.exception_info):
@@ -238,13 +386,56 @@ def _failure(
     if config.type == _COLUMNS_PRESENT:
         missing = sorted(found.get("details", {}).get("mismatched", {}).get("missing", []))
         return replace(failure, unexpected_count=len(missing), sample_values=missing)
-    if config.type == "expect_column_unique_value_count_to_be_between" and failure.column in data:
-        return _minority_rows(failure, data[failure.column], data.get(ROW_ID))
     return failure
 
 
-def _pair(kwargs: Mapping[str, Any]) -> list[str]:
-    return [kwargs[key] for key in ("column_A", "column_B") if key in kwargs]
+def _column(kwargs: Mapping[str, Any]) -> str | None:
+    """The column checked; of a pair, the first: the second holds what it should equal, which
+    the description names ("period is the release's month, 2024-03-01")."""
+    return kwargs.get("column") or kwargs.get("column_A")
+
+
+def _shown_columns(kwargs: Mapping[str, Any]) -> list[str]:
+    """A compound expectation's columns, without the release id: every row of one outcome has
+    the same, and 64 hex digits in each sample would only hide the values that matter."""
+    return [c for c in kwargs.get("column_list") or [] if c != RELEASE_ID]
+
+
+def _by_row(
+    failure: ExpectationFailure,
+    kwargs: Mapping[str, Any],
+    data: pd.DataFrame,
+    starts: list[int],
+    labels: list[int],
+) -> list[tuple[int, ExpectationFailure]]:
+    """Split a row-wise failure by the part each unexpected row is in."""
+    import numpy as np
+
+    positions = np.sort(np.asarray(labels, dtype=np.int64))
+    bounds = np.searchsorted(positions, starts)
+    split = []
+    for part in range(len(starts) - 1):
+        mine = positions[bounds[part] : bounds[part + 1]]
+        if len(mine):
+            sample = mine[:SAMPLE_SIZE].tolist()
+            found = replace(
+                failure,
+                unexpected_count=len(mine),
+                sample_values=_sample_values(data, kwargs, sample),
+                sample_rows=_source_rows(data, sample),
+            )
+            split.append((part, found))
+    return split
+
+
+def _sample_values(
+    data: pd.DataFrame, kwargs: Mapping[str, Any], labels: list[int]
+) -> list[object]:
+    """The offending values at those rows, as GX shows them: a value, or a dict of the keys."""
+    if column := _column(kwargs):
+        return [_plain(v) for v in data[column].loc[labels]]
+    rows = data.loc[labels, _shown_columns(kwargs)].to_dict("records")
+    return [_plain(row) for row in rows]
 
 
 def _source_rows(data: pd.DataFrame, labels: list[int]) -> list[int]:
@@ -253,13 +444,31 @@ def _source_rows(data: pd.DataFrame, labels: list[int]) -> list[int]:
     return [int(row) for row in data[ROW_ID].loc[labels]]
 
 
+def _minority_parts(
+    failure: ExpectationFailure, data: pd.DataFrame, starts: list[int]
+) -> list[tuple[int, ExpectationFailure]]:
+    """GX only counts distinct values over the stack; name, per part, the rows that differ
+    from the part's most common value. A part whose rows hold one value is not at fault
+    (batches are formed per currency), unless it is the only part."""
+    if failure.column not in data:
+        return [(part, failure) for part in range(len(starts) - 1)]
+    split = []
+    for part in range(len(starts) - 1):
+        rows = slice(starts[part], starts[part + 1])
+        row_ids = data[ROW_ID].iloc[rows] if ROW_ID in data else None
+        found = _minority_rows(failure, data[failure.column].iloc[rows], row_ids)
+        if found is not None or len(starts) == 2:
+            split.append((part, found or failure))
+    return split
+
+
 def _minority_rows(
     failure: ExpectationFailure, values: pd.Series, rows: pd.Series | None
-) -> ExpectationFailure:
-    """GX only counts distinct values; name the rows that differ from the most common one."""
+) -> ExpectationFailure | None:
+    """The rows that differ from the most common value; None when all rows share one."""
     counts = values.value_counts()
     if len(counts) < 2:
-        return failure
+        return None
     offending = values.isin(counts.index[1:])
     return replace(
         failure,
@@ -296,7 +505,7 @@ def _plain(value: object) -> object:
     if isinstance(value, float) and math.isnan(value):
         return None
     if isinstance(value, dt.datetime):  # only period is a datetime, cast from Date above
-        return value.date()
+        return None if value != value else value.date()  # pandas' NaT is unequal to itself
     return value.item() if hasattr(value, "item") else value
 
 

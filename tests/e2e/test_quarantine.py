@@ -104,6 +104,40 @@ def test_bad_input_is_quarantined_and_nothing_published_changes(
     assert status == [("rejected",)]
 
 
+def test_a_failing_release_does_not_hold_back_its_validation_batch(
+    published: Path, tmp_path: Path
+) -> None:
+    """Files of one month and flow are validated in one GX run: only the bad one is refused."""
+    landing = tmp_path / "landing"
+    folder = landing / "import/2025-04"
+    bad = export_file(
+        folder, "a_wigs.csv", "202504", [("109", "67041100", 7), ("109", "67042000", -5)]
+    )
+    export_file(folder, "b_rice.csv", "202504", [("116", "10063020", 42)])
+    export_file(folder, "c_eyelashes.csv", "202504", [("133", "67049000", 9)])
+
+    with pytest.raises(RejectedReleasesError) as caught:
+        build_warehouse(str(landing), str(published))
+
+    assert str(caught.value).startswith("4 release file(s) seen: 2 loaded")
+    [report] = quarantine.read_reports(published.parent / "quarantine")
+    assert report.source_name == "import/2025-04/a_wigs.csv" and report.stage == "validate"
+    [finding] = report.findings
+    assert finding.message.startswith("value: 1 unexpected row(s), e.g. -5 at source row 3;")
+    assert report.path == str(bad)
+    con = duckdb.connect(str(published), read_only=True)
+    loaded = con.execute(
+        "select source_name, status from meta.releases"
+        " where source_name like 'import/2025-04/%' order by 1"
+    ).fetchall()
+    con.close()
+    assert loaded == [
+        ("import/2025-04/a_wigs.csv", "rejected"),
+        ("import/2025-04/b_rice.csv", "loaded"),
+        ("import/2025-04/c_eyelashes.csv", "loaded"),
+    ]
+
+
 def test_a_fixed_file_loads_on_the_next_run_and_leaves_quarantine(
     published: Path, tmp_path: Path
 ) -> None:

@@ -12,7 +12,7 @@ monthly as (
            list_concat(
                getvariable('touched_periods'),
                [cast(first_day - interval 1 year as date)
-                for first_day in getvariable('touched_periods')]
+                for first_day in cast(getvariable('touched_periods') as date[])]
            ),
            period
        )

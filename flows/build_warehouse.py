@@ -305,7 +305,12 @@ def quarantine_release(
 def build_marts(build: Path, settings: Settings, summary: RunSummary, started: dt.datetime) -> None:
     con = _connect(build, settings)
     try:
-        built = warehouse.build_models(con, settings.sql_dir, settings.seeds_dir)
+        # Incremental marts rebuild only the months of this run's releases (from the registry,
+        # which also knows the months of the vintages they replace).
+        touched = warehouse.touched_periods(con, summary.loaded)
+        built = warehouse.build_models(
+            con, settings.sql_dir, settings.seeds_dir, touched_periods=touched
+        )
         warehouse.record_run(con, _run_row(summary, started))
     finally:
         con.close()

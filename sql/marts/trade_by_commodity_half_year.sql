@@ -1,9 +1,21 @@
 -- One row per year, half, partner, flow, commodity level and code: the half-year sums of
 -- marts.trade_by_commodity_monthly, with the same months a year earlier.
+-- materialized: incremental by half and a year later
 with
 
 monthly as (
     select * from marts.trade_by_commodity_monthly
+    -- the halves being rebuilt (null: all) and the same halves a year earlier, for
+    -- value_usd_prev_year
+    where getvariable('touched_periods') is null
+       or list_contains(
+           list_concat(
+               getvariable('touched_periods'),
+               [cast(first_day - interval 1 year as date)
+                for first_day in cast(getvariable('touched_periods') as date[])]
+           ),
+           period
+       )
 ),
 
 keyed as (

@@ -1,10 +1,14 @@
 -- One row per month, partner, flow and commodity code, at every level (2, 4, 6, 8 digits)
 -- that the partner-month's data supports (an 8-digit export rolls up to 6, 4 and 2 digits).
+-- materialized: incremental by month
 with
 
 usd_trade as (
     select * from core.trade_finest_level
     where currency = 'USD'
+      -- a run rebuilds only the months it touched (null: all); the filter reaches the core scan
+      and (getvariable('touched_periods') is null
+           or list_contains(getvariable('touched_periods'), period))
 ),
 
 levels as (

@@ -3,6 +3,7 @@
 -- flow matches the measure's direction (to_dprk = China's exports, from_dprk = China's
 -- imports). Trade in months before a measure took effect (or after it was replaced) is kept
 -- with in_force = false, never shown as trade under the measure.
+-- materialized: incremental by month
 with
 
 lines as (
@@ -17,6 +18,9 @@ lines as (
     where currency = 'USD'
       and partner_code = '109'
       and hs_level = 8
+      -- a run rebuilds only the months it touched (null: all)
+      and (getvariable('touched_periods') is null
+           or list_contains(getvariable('touched_periods'), period))
 ),
 
 measures as (

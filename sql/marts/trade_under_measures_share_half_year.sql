@@ -2,6 +2,7 @@
 -- covered by ANY UN Security Council measure in force that month. A line under two measures
 -- (crude oil under a cap and the condensate ban; jet fuel under the aviation-fuel ban and the
 -- refined-petroleum cap) is counted once.
+-- materialized: incremental by half
 with
 
 lines as (
@@ -14,6 +15,9 @@ lines as (
     from core.trade_finest_level
     where currency = 'USD'
       and partner_code = '109'
+      -- a run rebuilds only the halves it touched, whole (null: all)
+      and (getvariable('touched_periods') is null
+           or list_contains(getvariable('touched_periods'), period))
 ),
 
 measures as (

@@ -4,14 +4,28 @@
 a table the job loads incrementally (run once, idempotently); any other file is a `select` that
 is materialised the way its layer says. Models run in dependency order, found from the
 `schema.table` names each file mentions.
+
+A mart whose rows of a month (or half-year) depend only on the core rows of that unit says so
+in a header line, `-- materialized: incremental by month` (rows keyed by `period`) or
+`-- materialized: incremental by half` (rows keyed by `year`, `half`), adding `and a year
+later` when its rows also compare with the same unit a year earlier. Given the months a run
+touched, such a mart is rebuilt by deleting the rows of those units and inserting the model's
+rows for them only; the model reads `getvariable('touched_periods')` (the months being rebuilt,
+null meaning all) to narrow its scan of core. It is rebuilt in full when the table is missing,
+the touched months are unknown, or its checksum in meta.models (its SQL, the SQL of every model
+upstream and the seed files they read) differs from the last build's.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from pathlib import Path
+from typing import Literal
 
 import duckdb
 
@@ -20,6 +34,38 @@ LAYERS = ("meta", "staging", "core", "marts")
 # tools read (marts, and meta's freshness) is a table.
 MATERIALIZATION = {"meta": "table", "staging": "table", "core": "view", "marts": "table"}
 _COMMENT = re.compile(r"--[^\n]*")
+_INCREMENTAL = re.compile(
+    r"^-- materialized: incremental by (month|half)( and a year later)?[ \t]*$", re.MULTILINE
+)
+_SEED_FILE = re.compile(r"\{\{ (\w+) \}\}/([\w./-]+)")
+# The rows of the units being rebuilt, for the delete and for the insert alike, so the two can
+# never disagree (a half is named by its first month).
+_ROWS_OF_UNIT = {
+    "month": "list_contains(getvariable('touched_periods'), period)",
+    "half": "list_contains(getvariable('touched_periods'), "
+    "make_date(year, if(half = 'H1', 1, 7), 1))",
+}
+
+
+@dataclass(frozen=True)
+class Incremental:
+    """How a mart may be rebuilt a unit at a time (see the module's docstring)."""
+
+    unit: Literal["month", "half"]
+    year_later: bool  # a touched unit also changes the same unit a year later (year-on-year)
+
+    def months(self, touched: Iterable[dt.date]) -> list[dt.date]:
+        """The months whose rows to rebuild: whole halves for `half`."""
+        firsts = {day.replace(day=1) for day in touched}
+        if self.year_later:
+            firsts |= {first.replace(year=first.year + 1) for first in firsts}
+        if self.unit == "half":
+            firsts = {
+                first.replace(month=month)
+                for first in firsts
+                for month in (range(1, 7) if first.month <= 6 else range(7, 13))
+            }
+        return sorted(firsts)
 
 
 @dataclass(frozen=True)
@@ -36,6 +82,13 @@ class Model:
     def is_ddl(self) -> bool:
         return _COMMENT.sub("", self.sql).lstrip().lower().startswith("create")
 
+    @property
+    def incremental(self) -> Incremental | None:
+        match = _INCREMENTAL.search(self.sql)
+        if match is None or MATERIALIZATION[self.schema] != "table":
+            return None
+        return Incremental(match[1], bool(match[2]))  # type: ignore[arg-type]
+
 
 def discover_models(sql_dir: Path) -> list[Model]:
     return [
@@ -45,19 +98,36 @@ def discover_models(sql_dir: Path) -> list[Model]:
     ]
 
 
-def ordered(models: list[Model]) -> list[Model]:
-    """Models sorted so that each comes after the models its SQL mentions."""
-    by_name = {m.name: m for m in models}
-    graph = {
+def dependencies(models: list[Model]) -> dict[str, set[str]]:
+    """For each model, the models its SQL mentions."""
+    names = [m.name for m in models]
+    return {
         m.name: {
             other
-            for other in by_name
+            for other in names
             # comments may name other models without depending on them
             if other != m.name and re.search(rf"\b{re.escape(other)}\b", _COMMENT.sub("", m.sql))
         }
         for m in models
     }
-    return [by_name[name] for name in TopologicalSorter(graph).static_order()]
+
+
+def ordered(models: list[Model]) -> list[Model]:
+    """Models sorted so that each comes after the models its SQL mentions."""
+    by_name = {m.name: m for m in models}
+    return [by_name[name] for name in TopologicalSorter(dependencies(models)).static_order()]
+
+
+def upstream(name: str, graph: dict[str, set[str]]) -> set[str]:
+    """Every model `name` reads, directly or through others."""
+    seen: set[str] = set()
+    pending = list(graph.get(name, ()))
+    while pending:
+        other = pending.pop()
+        if other not in seen:
+            seen.add(other)
+            pending += graph.get(other, ())
+    return seen
 
 
 def render(sql: str, variables: dict[str, str]) -> str:
@@ -78,20 +148,156 @@ def apply_ddl(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
         con.execute(model.sql)
 
 
+class Checksums:
+    """The checksum of each model: its SQL, the SQL of every model upstream and the bytes of the
+    seed files any of them reads. A mart's rows outside the touched months are only still right
+    if none of these changed since it was built."""
+
+    def __init__(self, models: list[Model], variables: dict[str, str]) -> None:
+        self._by_name = {m.name: m for m in models}
+        self._graph = dependencies(models)
+        self._variables = variables
+        self._files: dict[Path, str] = {}
+
+    def of(self, model: Model) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(upstream(model.name, self._graph) | {model.name}):
+            sql = self._by_name[name].sql
+            digest.update(f"{name}\0{sql}\0".encode())
+            for path in self._seed_files(sql):
+                digest.update(f"{path.name}\0{self._file(path)}\0".encode())
+        return digest.hexdigest()
+
+    def _seed_files(self, sql: str) -> list[Path]:
+        return [
+            Path(self._variables[key]) / relative
+            for key, relative in _SEED_FILE.findall(sql)
+            if key in self._variables
+        ]
+
+    def _file(self, path: Path) -> str:
+        if path not in self._files:
+            self._files[path] = (
+                hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "missing"
+            )
+        return self._files[path]
+
+
 def build(
     con: duckdb.DuckDBPyConnection,
     sql_dir: Path,
     variables: dict[str, str],
     layers: tuple[str, ...] = LAYERS,
+    touched_periods: Iterable[dt.date] | None = None,
 ) -> list[str]:
-    """(Re)build every select model of the given layers; returns the names built, in order."""
+    """(Re)build every select model of the given layers; returns the names built, in order.
+
+    With `touched_periods` (the months whose core rows this run may have changed), incremental
+    marts rebuild only those months' units; without, everything is rebuilt in full."""
+    everything = discover_models(sql_dir)
+    checksums = Checksums(everything, variables)
+    registry = _registry(con)
+    touched = None if touched_periods is None else list(touched_periods)
     built = []
-    selects = [m for m in discover_models(sql_dir) if not m.is_ddl]
-    for model in ordered(selects):
+    for model in ordered([m for m in everything if not m.is_ddl]):
         if model.schema not in layers:
             continue
-        kind = MATERIALIZATION[model.schema]
         body = render(model.sql, variables).strip().rstrip(";")
-        con.execute(f"create or replace {kind} {model.name} as\n{body}")
+        checksum = checksums.of(model)
+        spec = model.incremental
+        if spec and touched is not None and _current(con, model, registry, checksum):
+            months = spec.months(touched)
+            _rebuild_units(con, model, spec, body, months)
+            _record(con, registry, model, checksum, len(months))
+        else:
+            _set_touched(con, None)
+            kind = MATERIALIZATION[model.schema]
+            con.execute(f"create or replace {kind} {model.name} as\n{body}")
+            _record(con, registry, model, checksum, None)
         built.append(model.name)
+    con.execute("reset variable touched_periods")
     return built
+
+
+def _set_touched(con: duckdb.DuckDBPyConnection, months: list[dt.date] | None) -> None:
+    # Typed even when null, so a model may call list_contains on it either way.
+    con.execute("set variable touched_periods = cast(? as date[])", [months])
+
+
+def _rebuild_units(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    spec: Incremental,
+    body: str,
+    months: list[dt.date],
+) -> None:
+    """Delete the rows of the units being rebuilt and insert the model's rows for them."""
+    if not months:
+        return
+    _set_touched(con, months)
+    rows_of_unit = _ROWS_OF_UNIT[spec.unit]
+    con.execute(f"delete from {model.name} where {rows_of_unit}")
+    con.execute(
+        f"insert into {model.name} by name\n"
+        f"select * from (\n{body}\n) as rebuilt where {rows_of_unit}"
+    )
+
+
+def _registry(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
+    """The checksums of the last build (None in a warehouse without meta.models: then every
+    model is rebuilt in full and nothing is recorded)."""
+    if not _table_exists(con, "meta", "models"):
+        return None
+    return dict(con.execute("select model, checksum from meta.models").fetchall())
+
+
+def _current(
+    con: duckdb.DuckDBPyConnection, model: Model, registry: dict[str, str] | None, checksum: str
+) -> bool:
+    """Whether the table holds this model's rows as last built, so units may be replaced."""
+    return (
+        registry is not None
+        and registry.get(model.name) == checksum
+        and _table_exists(con, model.schema, model.table)
+    )
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    found = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = ? and table_name = ? and table_type = 'BASE TABLE'",
+        [schema, table],
+    ).fetchone()
+    return bool(found and found[0])
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    registry: dict[str, str] | None,
+    model: Model,
+    checksum: str,
+    months_rebuilt: int | None,
+) -> None:
+    if registry is None:
+        return
+    materialized = "incremental" if model.incremental else MATERIALIZATION[model.schema]
+    con.execute(
+        "insert or replace into meta.models "
+        "(model, checksum, materialized, last_build, months_rebuilt, built_at) "
+        "values (?, ?, ?, ?, ?, ?)",
+        [
+            model.name,
+            checksum,
+            materialized,
+            "full" if months_rebuilt is None else "units",
+            months_rebuilt,
+            dt.datetime.now(dt.UTC).replace(tzinfo=None),
+        ],
+    )
+
+
+def forget_builds(con: duckdb.DuckDBPyConnection) -> None:
+    """Make the next build a full one (for marts that are not the marts of their core, such as
+    an as-of copy's)."""
+    if _table_exists(con, "meta", "models"):
+        con.execute("delete from meta.models")

@@ -279,16 +279,45 @@ def headline_neighbours(
     return con.execute(_HEADLINE_NEIGHBOURS, parameters).pl()
 
 
+_TOUCHED_PERIODS = """
+with run_slots as (
+    select distinct kind, flow, coalesce(slot_name, source_name) as slot
+    from meta.releases
+    where status = 'loaded' and list_contains($source_names, source_name)
+)
+select distinct cast(releases.period - to_months(covered.months_back) as date) as month
+from meta.releases as releases
+inner join run_slots
+    on run_slots.kind = releases.kind
+   and run_slots.flow is not distinct from releases.flow
+   and run_slots.slot = coalesce(releases.slot_name, releases.source_name)
+cross join unnest(range(coalesce(releases.months_covered, 1))) as covered(months_back)
+where releases.status = 'loaded'
+order by month
+"""
+
+
+def touched_periods(con: duckdb.DuckDBPyConnection, source_names: list[str]) -> list[dt.date]:
+    """The months whose marts rows the releases loaded under these names may have changed: the
+    months each covers (two for a January-February table) and those of every other vintage of
+    the same download, since a new vintage replaces the old one's rows wherever they were."""
+    rows = con.execute(_TOUCHED_PERIODS, {"source_names": source_names}).fetchall()
+    return [month for (month,) in rows]
+
+
 def build_models(
     con: duckdb.DuckDBPyConnection,
     sql_dir: Path,
     seeds_dir: Path,
     layers: tuple[str, ...] = models.LAYERS,
+    touched_periods: list[dt.date] | None = None,
 ) -> list[str]:
-    """Rebuild staging (seeds), core views and marts in one transaction."""
+    """Rebuild staging (seeds), core views and marts in one transaction. With the months a run
+    touched, incremental marts rebuild only those; None rebuilds everything in full."""
+    variables = {"seeds_dir": str(seeds_dir.resolve())}
     con.execute("begin transaction")
     try:
-        built = models.build(con, sql_dir, {"seeds_dir": str(seeds_dir.resolve())}, layers)
+        built = models.build(con, sql_dir, variables, layers, touched_periods)
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -315,6 +344,8 @@ def build_as_of(
     try:
         con.execute("set variable as_of = ?", [as_of])
         build_models(con, sql_dir, seeds_dir, layers=("marts", "meta"))
+        # These marts are not the marts of this file's core: nothing may build on them by unit.
+        models.forget_builds(con)
         con.execute("checkpoint")
     finally:
         con.close()

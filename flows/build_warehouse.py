@@ -352,7 +352,10 @@ def build_warehouse(
     with warehouse.run_lock(published):
         paths = [Path(f) for f in files] if files is not None else None
         landing = None if paths is not None else settings.landing_dir
-        releases, unusable = discover_releases(landing, paths, trade_flow, settings.landing_zone)
+        with _disk_full_is_explained(settings.warehouse_path):
+            releases, unusable = discover_releases(
+                landing, paths, trade_flow, settings.landing_zone
+            )
         if paths is None:
             releases += fetch_sources(settings)
         if period_from or period_to:

@@ -240,3 +240,15 @@ def test_usd_and_cny_tables_are_separate_series(tmp_path: Path, currency_fixture
     assert (
         cny is not None and cny != usd and cny % 1_000_000 == 0
     )  # printed to 0.01 of CNY 100 Million
+
+
+def test_the_same_name_for_another_month_is_another_download(tmp_path: Path) -> None:
+    """`customs-etl ingest export.csv` every month: each month stays, none revises another."""
+    landing = tmp_path / "landing"
+    db = tmp_path / "w.duckdb"
+    for month, value in (("202503", 100), ("202504", 200)):
+        export_file(landing / "export", "prk.csv", month, [("109", "6704", value)])
+        load_all(db, landing, ["export/prk.csv"], tmp_path / month)
+    assert query(
+        db, "select period, value_usd from marts.trade_monthly where flow = 'export' order by 1"
+    ) == [(dt.date(2025, 3, 1), 100), (dt.date(2025, 4, 1), 200)]

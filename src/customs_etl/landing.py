@@ -135,10 +135,14 @@ def _store(source: Path, target: Path) -> None:
     """Copy to a temporary name, flush, then rename: a stored object is always whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
-    with source.open("rb") as reader, partial.open("wb") as writer:
-        shutil.copyfileobj(reader, writer, 1 << 20)
-        writer.flush()
-        os.fsync(writer.fileno())
+    try:
+        with source.open("rb") as reader, partial.open("wb") as writer:
+            shutil.copyfileobj(reader, writer, 1 << 20)
+            writer.flush()
+            os.fsync(writer.fileno())
+    except OSError:
+        partial.unlink(missing_ok=True)  # a full disk leaves no half object behind
+        raise
     partial.chmod(0o444)
     partial.replace(target)
 

@@ -199,7 +199,7 @@ with current_others as (
     select release_id, source_name
     from (
         select release_id, source_name, slot_name, row_number() over (
-            partition by flow, coalesce(slot_name, source_name)
+            partition by flow, period, coalesce(slot_name, source_name)
             order by coalesce(published_on, cast(received_at as date)) desc,
                      received_at desc, release_id desc
         ) as vintage_rank

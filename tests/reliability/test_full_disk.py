@@ -52,8 +52,14 @@ def test_a_full_disk_leaves_the_published_warehouse_untouched(
     assert "is full" in str(caught.value) and "unchanged" in str(caught.value)
     assert hashlib.sha256(published.read_bytes()).hexdigest() == digest
     assert sorted(p.name for p in disk.iterdir() if not p.name.startswith(".")) == [
-        "customs.duckdb"
+        "customs.duckdb",
+        "landing_zone",
     ]
+    # What the landing zone kept is whole: every object's bytes match the checksum it is named by.
+    kept = [p for p in (disk / "landing_zone" / "objects").rglob("*") if p.is_file()]
+    assert kept and all(
+        hashlib.sha256(p.read_bytes()).hexdigest() == p.name.split(".")[0] for p in kept
+    )
     assert not (disk / ".customs.duckdb.build").exists()  # the partial build was removed
     con = duckdb.connect(str(published), read_only=True)
     assert con.execute("select count(*) from marts.trade_monthly").fetchone() == (2,)

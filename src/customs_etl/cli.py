@@ -113,6 +113,10 @@ def sql(
     con = _open_published(warehouse_path)
     try:
         frame = con.execute(query).pl()
+    except duckdb.Error as error:
+        # A refused write reads "read-only mode"; a typo, the parser's message: no traceback.
+        errors.print(f"[red]{type(error).__name__}: {error}[/red]")
+        raise typer.Exit(1) from error
     finally:
         con.close()
     _print_frame(frame, output)

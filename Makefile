@@ -112,8 +112,10 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --compile-bytecode: this machine sets PYTHONDONTWRITEBYTECODE, so without .pyc files every
+# process compiled Great Expectations, Prefect and pandas again (imports 6.6 s -> 3.5 s).
 $(STAMP): pyproject.toml uv.lock | $(UV)
-	$(UV) sync --frozen --python $(PYTHON)
+	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
 	touch $@
 
 # Benchmark at national scale on generated files (bench/run_bench.py); appends to

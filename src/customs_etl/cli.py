@@ -80,6 +80,12 @@ def as_of_command(
     console.print(f"Marts as of {day}: {target} (latest month {latest or 'none'}).")
 
 
+def _utc(report: object) -> dt.datetime:
+    """When a report was written, naive UTC like meta.releases' timestamps."""
+    when = dt.datetime.fromisoformat(report.quarantined_at)  # type: ignore[attr-defined]
+    return when.astimezone(dt.UTC).replace(tzinfo=None) if when.tzinfo else when
+
+
 def _date(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -185,7 +191,7 @@ def status(warehouse_path: WarehouseOption = None) -> None:
     from customs_etl import quarantine
 
     settings = get_settings(warehouse_path=warehouse_path)
-    loaded: dict[str, str] = {}
+    loaded: dict[str, dt.datetime] = {}
     if settings.warehouse_path.exists():
         con = warehouse.connect(settings.warehouse_path, read_only=True)
         try:
@@ -196,7 +202,9 @@ def status(warehouse_path: WarehouseOption = None) -> None:
     else:
         console.print(f"No warehouse published at {settings.warehouse_path} yet.")
     reports = quarantine.read_reports(settings.quarantine_dir)
-    open_reports = [r for r in reports if loaded.get(r.source_name, "") <= r.quarantined_at]
+    open_reports = [
+        r for r in reports if r.source_name not in loaded or loaded[r.source_name] <= _utc(r)
+    ]
     console.print(f"\n{len(open_reports)} release(s) quarantined:")
     for entry in open_reports:
         console.print(f"  {entry.summary()}", highlight=False)

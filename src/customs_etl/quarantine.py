@@ -93,7 +93,7 @@ def write_report(quarantine_dir: Path, report: QuarantineReport) -> Path:
 def new_report(
     release_id: str, source_name: str, path: Path, stage: str, findings: list[Finding]
 ) -> QuarantineReport:
-    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
     return QuarantineReport(release_id, source_name, str(path), stage, now, findings)
 
 

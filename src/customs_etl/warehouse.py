@@ -441,11 +441,12 @@ def describe(con: duckdb.DuckDBPyConnection) -> str:
     )
 
 
-def loaded_source_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """source_name -> when its latest loaded vintage was received (ISO text, UTC)."""
+def loaded_source_names(con: duckdb.DuckDBPyConnection) -> dict[str, dt.datetime]:
+    """source_name -> when its latest loaded vintage was received (UTC, to the microsecond:
+    a fixed file may load within the second its earlier version was refused)."""
     rows = con.execute(
-        "select source_name, strftime(max(received_at), '%Y-%m-%dT%H:%M:%S') "
-        "from meta.releases where status = 'loaded' group by source_name"
+        "select source_name, max(received_at) from meta.releases "
+        "where status = 'loaded' group by source_name"
     ).fetchall()
     return dict(rows)
 

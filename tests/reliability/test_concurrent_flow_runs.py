@@ -21,14 +21,13 @@ from uuid import UUID
 import duckdb
 import pytest
 from prefect.client.schemas.actions import WorkPoolCreate
-from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
     LogFilter,
     LogFilterFlowRunId,
 )
 from prefect.client.schemas.objects import FlowRun
-from prefect.client.schemas.sorting import FlowRunSort
+from prefect.client.schemas.sorting import FlowRunSort, LogSort
 from prefect.workers.process import ProcessWorker
 from prefect_server import Prefect, prefect_server
 from support import PROJECT_DIR, SAMPLE_LANDING, SEEDS_DIR
@@ -37,10 +36,10 @@ from customs_etl.releases import sha256_file
 
 pytestmark = pytest.mark.slow
 
-# Enough files that the run doing the work lasts far longer than the start-up jitter between
-# the two flow-run processes (a second or two): two months of the sample, both flows (29 files,
-# some 25 s of work on two cores).
-MONTHS = ("2025-05", "2025-06")
+# Enough files that the run doing the work lasts far longer than the start-up gap between the
+# two flow-run processes (up to ~6 s seen): two years of the sample, both flows (348 files,
+# some 25-40 s of work on two cores; two months took under 5 s once validation was batched).
+MONTHS = tuple(f"{year}-{month:02d}" for year in (2024, 2025) for month in range(1, 13))
 EXPECTED_TOTALS = PROJECT_DIR / "data" / "sample" / "expected_totals.csv"
 POOL = "concurrent"
 FLOW_RUN_TIMEOUT = 180
@@ -81,10 +80,14 @@ def run_summary(prefect: Prefect, run: FlowRun, wait: float = 15.0) -> str:
     deadline = time.monotonic() + wait
     with prefect.client() as client:
         while True:
-            logs = client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+            # Newest first: a run over many files logs more than one page.
+            logs = client.read_logs(
+                LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])),
+                sort=LogSort.TIMESTAMP_DESC,
+            )
             found = [log.message for log in logs if "release file(s) seen" in log.message]
             if found or time.monotonic() > deadline:
-                return found[-1].splitlines()[0] if found else ""
+                return found[0].splitlines()[0] if found else ""
             time.sleep(0.5)
 
 
@@ -150,16 +153,24 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         yield Outcome(prefect, landing, published, deployment_id, wait_for_final(prefect, runs))
 
 
-def test_one_run_works_the_other_says_another_is_in_progress(outcome: Outcome) -> None:
+def show(capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """Outcomes go to CI's output, not only to a failure report."""
+    with capsys.disabled():
+        print(text)
+
+
+def test_one_run_works_the_other_says_another_is_in_progress(
+    outcome: Outcome, capsys: pytest.CaptureFixture[str]
+) -> None:
     prefect = outcome.prefect
     with prefect.client() as client:
         runs = client.read_flow_runs(
             deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[outcome.deployment_id])),
             sort=FlowRunSort.START_TIME_ASC,
         )
-    print("\nTwo flow runs of build-warehouse at once, on one warehouse:")
-    for run in runs:
-        print("  " + describe(prefect, run))
+    shown = [describe(prefect, run) for run in runs]
+    show(capsys, "\nTwo flow runs of build-warehouse at once, on one warehouse:")
+    show(capsys, "\n".join("  " + line for line in shown))
     assert len(runs) == 2
     completed = [run for run in runs if run.state and run.state.is_completed()]
     failed = [run for run in runs if run.state and run.state.is_failed()]
@@ -174,9 +185,10 @@ def test_one_run_works_the_other_says_another_is_in_progress(outcome: Outcome) -
     overlap = min(winner.end_time, loser.end_time) - max(winner.start_time, loser.start_time)
     apart = abs(loser.start_time - winner.start_time).total_seconds()
     inside = winner.start_time <= loser.start_time and loser.end_time <= winner.end_time
-    print(
+    show(
+        capsys,
         f"  started {apart:.2f} s apart, overlapped {overlap.total_seconds():.2f} s; the failed"
-        f" run {'lay wholly' if inside else 'did not lie wholly'} within the completed one"
+        f" run {'lay wholly' if inside else 'did not lie wholly'} within the completed one",
     )
     assert overlap.total_seconds() > 0
 
@@ -209,7 +221,9 @@ def test_one_run_works_the_other_says_another_is_in_progress(outcome: Outcome) -
     assert query(outcome.warehouse, "select count(*) from meta.runs") == [(1,)]
 
 
-def test_a_third_run_afterwards_completes_and_loads_nothing(outcome: Outcome) -> None:
+def test_a_third_run_afterwards_completes_and_loads_nothing(
+    outcome: Outcome, capsys: pytest.CaptureFixture[str]
+) -> None:
     prefect = outcome.prefect
     before = outcome.warehouse.stat().st_mtime_ns
     parameters = {"landing_dir": str(outcome.landing), "warehouse_path": str(outcome.warehouse)}
@@ -218,7 +232,7 @@ def test_a_third_run_afterwards_completes_and_loads_nothing(outcome: Outcome) ->
             outcome.deployment_id, parameters=parameters, name="afterwards"
         )
     [third] = wait_for_final(prefect, [third])
-    print("\nThe run afterwards:\n  " + describe(prefect, third))
+    show(capsys, "\nThe run afterwards:\n  " + describe(prefect, third))
     assert third.state is not None and third.state.is_completed(), third.state
     files = len([p for p in outcome.landing.rglob("*") if p.is_file()])
     assert f"{files} release file(s) seen: 0 loaded" in run_summary(prefect, third)

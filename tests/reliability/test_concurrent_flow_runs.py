@@ -21,6 +21,7 @@ from uuid import UUID
 import duckdb
 import pytest
 from prefect.client.schemas.actions import WorkPoolCreate
+from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
     LogFilter,

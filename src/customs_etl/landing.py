@@ -135,6 +135,7 @@ def _store(source: Path, target: Path) -> None:
     """Copy to a temporary name, flush, then rename: a stored object is always whole."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)  # left read-only by a run killed just before its rename
     try:
         with source.open("rb") as reader, partial.open("wb") as writer:
             shutil.copyfileobj(reader, writer, 1 << 20)

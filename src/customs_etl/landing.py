@@ -50,6 +50,9 @@ class ManifestEntry:
 class LandingZone:
     def __init__(self, root: Path) -> None:
         self.root = root
+        # (release_id, origin) of the manifest, read once: a backfill receives thousands of
+        # files, and rereading the manifest for each would be quadratic.
+        self._known: set[tuple[str, str]] | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -64,9 +67,11 @@ class LandingZone:
         stored = self.object_path(release.release_id, release.source_name)
         if not stored.exists():
             _store(release.path, stored)
+        key = (release.release_id, release.source_name)
         with self._locked_manifest() as known:
-            if (release.release_id, release.source_name) not in known:
+            if key not in known:
                 self._append(_entry(release, stored.relative_to(self.root), source))
+                known.add(key)
         return replace(release, path=stored)
 
     def store_bytes(self, body: bytes, release: ReleaseFile, *, source: str) -> ReleaseFile:
@@ -113,7 +118,9 @@ class LandingZone:
         self.root.mkdir(parents=True, exist_ok=True)
         with (self.root / ".manifest.lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            yield {(e.release_id, e.origin) for e in self.entries()}
+            if self._known is None:
+                self._known = {(e.release_id, e.origin) for e in self.entries()}
+            yield self._known
 
     def _append(self, entry: ManifestEntry) -> None:
         # One line per write, flushed to disk: a crash leaves whole lines behind.

@@ -19,6 +19,9 @@ ranked as (
     inner join core.releases_in_view as releases using (release_id)
 )
 
-select * exclude (figure_rank)
+select
+    * exclude (figure_rank),
+    -- the figure for the row's span: the month, or the January-February cumulative
+    case when months_covered = 1 then value_month else value_ytd end as value
 from ranked
 where figure_rank = 1

@@ -28,7 +28,7 @@ preliminary as (
         partner_code,
         flow,
         currency,
-        case when months_covered = 1 then value_month else value_ytd end as value,
+        value,
         'preliminary' as source_kind,
         [release_id] as release_ids
     from core.trade_headline_latest

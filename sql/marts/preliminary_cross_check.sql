@@ -14,7 +14,7 @@ preliminary as (
         partner_label,
         flow,
         currency,
-        case when months_covered = 1 then value_month else value_ytd end as value,
+        value,
         release_id
     from core.trade_headline_latest
     where label_kind = 'partner'

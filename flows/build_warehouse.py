@@ -197,23 +197,19 @@ def stage_release(release: ReleaseFile, settings: Settings) -> pipeline.StagedRe
     return staged
 
 
-@task(name="validate-release", cache_policy=NO_CACHE)
-def validate_release(
-    staged: pipeline.StagedRelease, settings: Settings, build: Path | None = None
+@task(name="validate-preliminary-table", cache_policy=NO_CACHE)
+def validate_preliminary_table(
+    staged: pipeline.StagedRelease, settings: Settings, build: Path
 ) -> list[quarantine.Finding]:
-    """Nothing when the batch passes; otherwise what a person needs to fix it. A preliminary
-    table is checked against the neighbouring months already in the build."""
-    neighbours = None
-    if staged.kind == "preliminary_table" and build is not None:
-        con = warehouse.connect(build, read_only=True)
-        try:
-            period = dt.date.fromisoformat(staged.period)
-            neighbours = warehouse.headline_neighbours(con, period, staged.currency)
-        finally:
-            con.close()
-    outcome = pipeline.validate_staged(
-        staged, settings.seeds_dir, settings.expectations_dir, neighbours
-    )
+    """Nothing when the table passes; otherwise what a person needs to fix it. It is checked
+    against the neighbouring months already in the build."""
+    con = warehouse.connect(build, read_only=True)
+    try:
+        period = dt.date.fromisoformat(staged.period)
+        neighbours = warehouse.headline_neighbours(con, period, staged.currency)
+    finally:
+        con.close()
+    outcome = pipeline.validate_preliminary_staged(staged, settings.expectations_dir, neighbours)
     for warning in outcome.warnings:
         get_run_logger().warning("%s: %s", staged.release.source_name, warning.message())
     return [] if outcome.success else quarantine.from_validation(outcome)
@@ -477,7 +473,7 @@ def _load_preliminary_tables(
             _reject(build, release, "transform", findings, settings, summary)
         progress.current().advance(release.source_name)
     for staged in sorted(staged_tables, key=pipeline.vintage_order):
-        findings = validate_release(staged, settings, build)
+        findings = validate_preliminary_table(staged, settings, build)
         if findings:
             _reject(build, staged.release, "validate", findings, settings, summary)
         else:

@@ -184,35 +184,22 @@ def rejected_record(
     )
 
 
-def validate_staged(
-    staged: StagedRelease,
-    seeds_dir: Path,
-    expectations_dir: Path,
-    neighbours: pl.DataFrame | None = None,
+def validate_preliminary_staged(
+    staged: StagedRelease, expectations_dir: Path, neighbours: pl.DataFrame | None = None
 ) -> ValidationOutcome:
-    """Run the release kind's suite over every row of a staged release. A preliminary table
-    is checked against the neighbouring months' tables already loaded (`neighbours`, from
-    warehouse.headline_neighbours)."""
-    from customs_etl.validation import validate_detailed_trade, validate_preliminary_table
+    """The preliminary_table suite over a staged table, checked against the neighbouring
+    months' tables already loaded (`neighbours`, from warehouse.headline_neighbours).
+    Detailed exports are validated in batches (validate_staged_batch)."""
+    from customs_etl.validation import validate_preliminary_table
 
-    if staged.kind == "preliminary_table":
-        checks = preliminary_checks(
-            read_staged(staged), neighbours if neighbours is not None else _no_neighbours()
-        )
-        return validate_preliminary_table(
-            checks,
-            release_period=dt.date.fromisoformat(staged.period),
-            currency=staged.currency,
-            rounding=TABLE_ROUNDING[staged.currency],
-            context_dir=expectations_dir,
-        )
-
-    return validate_detailed_trade(
-        read_staged(staged),
+    checks = preliminary_checks(
+        read_staged(staged), neighbours if neighbours is not None else _no_neighbours()
+    )
+    return validate_preliminary_table(
+        checks,
         release_period=dt.date.fromisoformat(staged.period),
-        hs_level=staged.hs_level,
-        partner_codes=seeds.partners(seeds_dir)["partner_code"].to_list(),
-        customs_regime_codes=seeds.customs_regime_codes(seeds_dir),
+        currency=staged.currency,
+        rounding=TABLE_ROUNDING[staged.currency],
         context_dir=expectations_dir,
     )
 

@@ -261,17 +261,11 @@ def build_data_docs(settings: Settings) -> Path:
 def load_releases(
     batch: list[pipeline.StagedRelease], build: Path, settings: Settings
 ) -> dict[str, int | ReleaseError]:
-    """Each release in its own transaction, over one connection: rows loaded, or why not."""
-    outcomes: dict[str, int | ReleaseError] = {}
+    """A month and flow's detailed exports in one transaction, other releases one by one, over
+    one connection: rows loaded, or why not."""
     con = _connect(build, settings)
     try:
-        for staged in batch:
-            try:
-                outcomes[staged.release.release_id] = warehouse.load_release(
-                    con, staged.path, staged.record()
-                )
-            except ReleaseError as error:
-                outcomes[staged.release.release_id] = error
+        outcomes = warehouse.load_releases(con, [(s.path, s.record()) for s in batch])
     finally:
         con.close()
     rows = sum(v for v in outcomes.values() if isinstance(v, int))

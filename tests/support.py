@@ -36,9 +36,8 @@ def load(build: Path, landing: Path, paths: list[Path], staging: Path) -> None:
     """Stage, load and build marts with the plain functions the flow's tasks call."""
     con = warehouse.connect(build)
     warehouse.prepare_schema(con, SQL_DIR)
-    for path in paths:
-        release = describe_release(path, landing_dir=landing)
-        staged = pipeline.stage_release(release, staging, SEEDS_DIR)
-        warehouse.load_release(con, staged.path, staged.record())
+    releases = [describe_release(path, landing_dir=landing) for path in paths]
+    staged = [pipeline.stage_release(release, staging, SEEDS_DIR) for release in releases]
+    warehouse.load_releases(con, [(s.path, s.record()) for s in staged])
     warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
     con.close()

@@ -10,7 +10,8 @@ import duckdb
 import pytest
 from support import PROJECT_DIR, SEEDS_DIR, SQL_DIR, export_file, load
 
-from customs_etl import docs, warehouse
+from customs_etl import docs, pipeline, warehouse
+from customs_etl.errors import ReleaseError
 from customs_etl.releases import describe_release
 
 
@@ -119,6 +120,55 @@ def test_reloading_a_release_never_doubles(tmp_path: Path, landing: Path) -> Non
     build = tmp_path / "w.duckdb"
     load(build, landing, [path, path], tmp_path / "staging")
     assert monthly(build)[("2025-05", "export")][0] == 77
+
+
+def stage_all(
+    landing: Path, staging: Path, paths: list[Path]
+) -> list[tuple[Path, warehouse.ReleaseRecord]]:
+    staged = [
+        pipeline.stage_release(describe_release(p, landing_dir=landing), staging, SEEDS_DIR)
+        for p in paths
+    ]
+    return [(s.path, s.record()) for s in staged]
+
+
+def test_a_month_loads_together_and_only_the_repeating_download_is_refused(
+    tmp_path: Path, landing: Path
+) -> None:
+    folder = landing / "export/2025-05"
+    first = export_file(folder, "part-1.csv", "202505", [("109", "1006", 5), ("116", "1006", 7)])
+    second = export_file(folder, "part-2.csv", "202505", [("109", "3102", 11)])
+    repeats = export_file(folder, "part-3.csv", "202505", [("116", "1006", 7)])
+    june = export_file(landing / "export/2025-06", "part-1.csv", "202506", [("109", "1006", 3)])
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    warehouse.prepare_schema(con, SQL_DIR)
+    together = warehouse.load_releases(
+        con, stage_all(landing, tmp_path / "s", [first, second, june])
+    )
+    assert sorted(together.values()) == [1, 1, 2]
+    # The next month-flow group holds a download repeating a row of part-1: loaded one at a
+    # time, part-3 is refused (nothing of it stays) and the others of its month still load.
+    later = export_file(folder, "part-4.csv", "202505", [("133", "1006", 13)])
+    outcomes = warehouse.load_releases(con, stage_all(landing, tmp_path / "s", [repeats, later]))
+    refused = [o for o in outcomes.values() if isinstance(o, ReleaseError)]
+    assert len(refused) == 1 and refused[0].file == "export/2025-05/part-3.csv"
+    assert "repeat rows already delivered by export/2025-05/part-1.csv" in refused[0].problem
+    assert sorted(o for o in outcomes.values() if isinstance(o, int)) == [1]
+    rows = con.execute(
+        "select strftime(period, '%Y-%m'), sum(value), count(distinct release_id) "
+        "from core.trade_detailed group by 1 order by 1"
+    ).fetchall()
+    registry = con.execute(
+        "select source_name, row_count from meta.releases where status = 'loaded' order by 1"
+    ).fetchall()
+    con.close()
+    assert rows == [("2025-05", 5 + 7 + 11 + 13, 3), ("2025-06", 3, 1)]
+    assert registry == [
+        ("export/2025-05/part-1.csv", 2),
+        ("export/2025-05/part-2.csv", 1),
+        ("export/2025-05/part-4.csv", 1),
+        ("export/2025-06/part-1.csv", 1),
+    ]
 
 
 def test_publish_is_an_atomic_replacement_that_readers_survive(

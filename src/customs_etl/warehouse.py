@@ -133,40 +133,54 @@ def prepare_schema(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
 
 def record_release(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> None:
     """Upsert a registry row, keeping the first time these bytes were received."""
-    first_seen = con.execute(
-        "select received_at from meta.releases where release_id = ?", [record.release_id]
-    ).fetchone()
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-    con.execute(
-        """
-        insert or replace into meta.releases (
-            release_id, source_name, kind, flow, period, currency, hs_level, dialect, encoding,
-            size_bytes, row_count, value_total, status, error, received_at, loaded_at,
-            slot_name, published_on, months_covered
-        ) values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        [
-            record.release_id,
-            record.source_name,
-            record.kind,
-            record.flow,
-            record.period,
-            record.currency,
-            record.hs_level,
-            record.dialect,
-            record.encoding,
-            record.size_bytes,
-            record.row_count,
-            record.value_total,
-            record.status,
-            record.error,
-            first_seen[0] if first_seen else now,
-            now if record.status == "loaded" else None,
-            record.slot_name or record.source_name,
-            record.published_on,
-            record.months_covered,
-        ],
-    )
+    record_releases(con, [record])
+
+
+_RECORD_RELEASES = """
+insert or replace into meta.releases (
+    release_id, source_name, kind, flow, period, currency, hs_level, dialect, encoding,
+    size_bytes, row_count, value_total, status, error, received_at, loaded_at,
+    slot_name, published_on, months_covered
+)
+select
+    new.release_id, new.source_name, new.kind, new.flow, new.period, new.currency,
+    new.hs_level, new.dialect, new.encoding, new.size_bytes, new.row_count, new.value_total,
+    new.status, new.error, coalesce(known.received_at, $now),
+    case when new.status = 'loaded' then $now end,
+    coalesce(new.slot_name, new.source_name), new.published_on, new.months_covered
+from new_records as new
+left join meta.releases as known using (release_id)
+"""
+_RECORD_SCHEMA = {
+    "release_id": pl.String,
+    "source_name": pl.String,
+    "kind": pl.String,
+    "size_bytes": pl.Int64,
+    "status": pl.String,
+    "flow": pl.String,
+    "period": pl.Date,
+    "currency": pl.String,
+    "hs_level": pl.Int32,
+    "dialect": pl.String,
+    "encoding": pl.String,
+    "row_count": pl.Int64,
+    "value_total": pl.Int64,
+    "error": pl.String,
+    "slot_name": pl.String,
+    "published_on": pl.Date,
+    "months_covered": pl.Int8,
+}
+
+
+def record_releases(con: duckdb.DuckDBPyConnection, records: list[ReleaseRecord]) -> None:
+    """Upsert registry rows in one statement (a backfill records thousands)."""
+    new_records = pl.DataFrame([vars(r) for r in records], schema=_RECORD_SCHEMA, orient="row")
+    con.register("new_records", new_records)
+    try:
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        con.execute(_RECORD_RELEASES, {"now": now})
+    finally:
+        con.unregister("new_records")
 
 
 def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRecord) -> int:
@@ -191,6 +205,120 @@ def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRe
         con.execute("rollback")
         raise
     return record.row_count or 0
+
+
+def load_releases(
+    con: duckdb.DuckDBPyConnection, releases: list[tuple[Path, ReleaseRecord]]
+) -> dict[str, int | ReleaseError]:
+    """Load staged releases (in the order given, which decides who delivered a row first):
+    rows loaded per release id, or why a release was refused.
+
+    Detailed exports of one month and flow go in together: one transaction, one insert of all
+    their files and one duplicate-grain check. Only when that check finds rows delivered twice
+    are they loaded again one at a time, so that exactly the repeating release is refused."""
+    outcomes: dict[str, int | ReleaseError] = {}
+    for group in _month_groups(releases):
+        if group[0][1].kind == "detailed_export" and _load_together(con, group):
+            outcomes |= {record.release_id: record.row_count or 0 for _, record in group}
+            continue
+        for staged, record in group:
+            try:
+                outcomes[record.release_id] = load_release(con, staged, record)
+            except ReleaseError as error:
+                outcomes[record.release_id] = error
+    return outcomes
+
+
+def _month_groups(
+    releases: list[tuple[Path, ReleaseRecord]],
+) -> list[list[tuple[Path, ReleaseRecord]]]:
+    """Detailed exports by flow and month (rows can only clash within one); others alone."""
+    groups: dict[object, list[tuple[Path, ReleaseRecord]]] = {}
+    seen: set[str] = set()
+    for staged, record in releases:
+        if record.release_id in seen:  # the same bytes twice load once
+            continue
+        seen.add(record.release_id)
+        key = (
+            (record.flow, record.period)
+            if record.kind == "detailed_export"
+            else ("alone", record.release_id)
+        )
+        groups.setdefault(key, []).append((staged, record))
+    return list(groups.values())
+
+
+def _load_together(con: duckdb.DuckDBPyConnection, group: list[tuple[Path, ReleaseRecord]]) -> bool:
+    """All of a month and flow's releases in one transaction; False (nothing kept) when some
+    row is delivered by two downloads."""
+    records = [record for _, record in group]
+    ids = [record.release_id for record in records]
+    con.execute("begin transaction")
+    try:
+        reloaded = con.execute(
+            "select release_id from meta.releases "
+            "where status = 'loaded' and list_contains($ids, release_id)",
+            {"ids": ids},
+        ).fetchall()
+        if reloaded:
+            con.execute(
+                "delete from core.trade_detailed where list_contains($ids, release_id)",
+                {"ids": [release_id for (release_id,) in reloaded]},
+            )
+        con.execute(
+            f"insert into core.trade_detailed by name select {_CORE_COLUMNS} "
+            "from read_parquet($paths)",
+            {"paths": [str(staged) for staged, _ in group]},
+        )
+        if _grain_delivered_twice(con, records):
+            con.execute("rollback")
+            return False
+        record_releases(con, records)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return True
+
+
+_DELIVERED_TWICE = """
+with downloads as (
+    -- the latest vintage of every download already loaded for the month and flow ...
+    select release_id, slot
+    from (
+        select release_id, coalesce(slot_name, source_name) as slot, row_number() over (
+            partition by coalesce(slot_name, source_name)
+            order by coalesce(published_on, cast(received_at as date)) desc,
+                     received_at desc, release_id desc
+        ) as vintage_rank
+        from meta.releases
+        where status = 'loaded' and kind = 'detailed_export' and flow = $flow
+          and period = $period and not list_contains($ids, release_id)
+    )
+    where vintage_rank = 1
+    union all
+    -- ... and every one being loaded, whatever its vintage
+    select unnest($ids) as release_id, unnest($slots) as slot
+)
+select 1
+from core.trade_detailed as trade
+inner join downloads using (release_id)
+where trade.period = $period and trade.flow = $flow
+group by trade.partner_code, trade.hs_code, trade.currency, trade.customs_regime_code,
+         trade.registration_place_code
+having min(downloads.slot) <> max(downloads.slot)
+limit 1
+"""
+
+
+def _grain_delivered_twice(con: duckdb.DuckDBPyConnection, records: list[ReleaseRecord]) -> bool:
+    parameters = {
+        "flow": records[0].flow,
+        "period": records[0].period,
+        "ids": [record.release_id for record in records],
+        "slots": [record.slot_name or record.source_name for record in records],
+    }
+    return con.execute(_DELIVERED_TWICE, parameters).fetchone() is not None
 
 
 _DUPLICATED_GRAIN = """

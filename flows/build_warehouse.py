@@ -7,7 +7,9 @@ import contextlib
 import datetime as dt
 import errno
 import re
+import threading
 import uuid
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +18,7 @@ import duckdb
 from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
+from prefect.futures import PrefectFuture
 
 from customs_etl import fetch, pipeline, progress, quarantine, warehouse
 from customs_etl.errors import ReleaseError
@@ -391,6 +394,12 @@ def _within(
     return kept, kept_unusable
 
 
+def warm_up_validation(settings: Settings) -> None:
+    from customs_etl.validation import warm_up
+
+    warm_up(settings.expectations_dir)
+
+
 def clear_validation_results(expectations_dir: Path) -> None:
     from customs_etl.validation import clear_results
 
@@ -418,13 +427,13 @@ def _load_and_publish(
         )
         quarantine_release(build, record, report, settings)
     clear_validation_results(settings.expectations_dir)
+    # Great Expectations takes seconds to import: done while Polars parses (outside the GIL).
+    warming = threading.Thread(target=warm_up_validation, args=(settings,), daemon=True)
+    warming.start()
     detailed = [r for r in new if r.kind == "detailed_export"]
     progress.current().start(len(new), "releases: stage")
-    parsed = []
-    for release in detailed:
-        if (staged := _stage_or_reject(release, build, settings, summary)) is not None:
-            parsed.append(staged)
-        progress.current().advance(release.source_name)
+    parsed = _stage_detailed(detailed, build, settings, summary)
+    warming.join()
     _load(_validate(parsed, build, settings, summary), build, settings, summary)
     _load_preliminary_tables(new, build, settings, summary)
     summary.data_docs = str(build_data_docs(settings))
@@ -474,16 +483,30 @@ def _load_preliminary_tables(
             _load([staged], build, settings, summary)
 
 
-def _stage_or_reject(
-    release: ReleaseFile, build: Path, settings: Settings, summary: RunSummary
-) -> pipeline.StagedRelease | None:
-    """The staged release; None when it was quarantined."""
-    try:
-        return _stage(release, settings)
-    except ReleaseError as error:
-        findings = quarantine.from_release_error(error)
-        _reject(build, release, "transform", findings, settings, summary)
-        return None
+def _stage_detailed(
+    releases: list[ReleaseFile], build: Path, settings: Settings, summary: RunSummary
+) -> list[pipeline.StagedRelease]:
+    """The staged releases in their order, `stage_workers` files at a time; the files that
+    cannot be staged are quarantined."""
+    in_flight: deque[tuple[ReleaseFile, PrefectFuture[pipeline.StagedRelease]]] = deque()
+    staged: list[pipeline.StagedRelease] = []
+
+    def settle() -> None:
+        release, future = in_flight.popleft()
+        try:
+            staged.append(future.result())
+        except ReleaseError as error:
+            findings = quarantine.from_release_error(error)
+            _reject(build, release, "transform", findings, settings, summary)
+        progress.current().advance(release.source_name)
+
+    for release in releases:
+        in_flight.append((release, _stage_task(release, settings).submit(release, settings)))
+        if len(in_flight) >= settings.stage_workers:
+            settle()
+    while in_flight:
+        settle()
+    return staged
 
 
 def _validate(
@@ -503,10 +526,14 @@ def _validate(
 
 
 def _stage(release: ReleaseFile, settings: Settings) -> pipeline.StagedRelease:
+    return _stage_task(release, settings)(release, settings)
+
+
+def _stage_task(release: ReleaseFile, settings: Settings) -> Task:
     """Staged from the cache when its Parquet file is still there, else staged again."""
     return stage_release.with_options(
         refresh_cache=not pipeline.staged_path(settings.staging_dir, release).exists()
-    )(release, settings)
+    )
 
 
 def _reject(

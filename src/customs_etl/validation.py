@@ -11,6 +11,7 @@ use.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import itertools
@@ -261,6 +262,14 @@ def clear_results(context_dir: Path) -> None:
     """Forget earlier runs' results, so the Data Docs show the run about to validate."""
     shutil.rmtree(Path(context_dir) / "uncommitted" / "validations", ignore_errors=True)
     shutil.rmtree(Path(context_dir) / "uncommitted" / "data_docs", ignore_errors=True)
+
+
+def warm_up(context_dir: Path) -> None:
+    """Import GX and load the project and its suite now (seconds), e.g. in a thread while files
+    are parsed. Not thread-safe against validating at the same time: join it first. A failure
+    is left for the validation that needs the project to raise."""
+    with contextlib.suppress(Exception):
+        _load(context_dir)
 
 
 @functools.lru_cache(maxsize=4)

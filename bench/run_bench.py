@@ -105,10 +105,16 @@ are shared and noisy: compare ratios within one run, not seconds across runs.
 class Calls:
     seconds: list[float] = field(default_factory=list)
     rows: list[int] = field(default_factory=list)
+    spans: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def total(self) -> float:
-        return sum(self.seconds)
+        """Wall time: calls running at once (files staged concurrently) count once."""
+        wall, reached = 0.0, float("-inf")
+        for start, end in sorted(self.spans):
+            wall += max(0.0, end - max(start, reached))
+            reached = max(reached, end)
+        return wall
 
 
 class Timings:
@@ -118,10 +124,11 @@ class Timings:
         self.calls: dict[str, Calls] = defaultdict(Calls)
         self.lock = threading.Lock()
 
-    def add(self, name: str, seconds: float, rows: int = 0) -> None:
+    def add(self, name: str, started: float, ended: float, rows: int = 0) -> None:
         with self.lock:
-            self.calls[name].seconds.append(seconds)
+            self.calls[name].seconds.append(ended - started)
             self.calls[name].rows.append(rows)
+            self.calls[name].spans.append((started, ended))
 
     def reset(self) -> dict[str, Calls]:
         with self.lock:
@@ -148,7 +155,7 @@ def timed(
         if rows_of is not None:
             with contextlib.suppress(Exception):
                 rows = int(rows_of(result, *args, **kwargs))
-        TIMINGS.add(name, time.perf_counter() - started, rows)
+        TIMINGS.add(name, started, time.perf_counter(), rows)
         return result
 
     wrapper.__wrapped__ = original  # type: ignore[attr-defined]
@@ -502,7 +509,10 @@ def run_flow(session: Session, name: str, profile: Path | None = None) -> RunRes
         files_loaded=data["files_loaded"],
         files_skipped=data["files_skipped"],
         published=data["published"],
-        stages={k: Calls(**v) for k, v in data["stages"].items()},
+        stages={
+            k: Calls(v["seconds"], v["rows"], [tuple(span) for span in v["spans"]])
+            for k, v in data["stages"].items()
+        },
         task_runs=task_runs_of(data["flow_run_id"]),
         process_wall=process_wall,
         maxrss=data["maxrss"],
@@ -540,7 +550,10 @@ def flow_child(name: str, root: Path, result: Path, profile: Path | None) -> Non
         "files_skipped": len(summary.skipped) if ok else 0,
         "published": summary.published if ok else False,
         "flow_run_id": str(state.state_details.flow_run_id),
-        "stages": {k: {"seconds": v.seconds, "rows": v.rows} for k, v in TIMINGS.reset().items()},
+        "stages": {
+            k: {"seconds": v.seconds, "rows": v.rows, "spans": v.spans}
+            for k, v in TIMINGS.reset().items()
+        },
         "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }
     result.write_text(json.dumps(data))

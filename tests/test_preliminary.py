@@ -226,3 +226,22 @@ def test_title_copies_may_spell_the_month_differently_but_must_agree() -> None:
     other = html.replace("Region, Mar 2026 (in USD)</title>", "Region, Apr 2026 (in USD)</title>")
     with pytest.raises(ReleaseError, match="different titles"):
         parse_preliminary_table(other, name)
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # A CSV export whose commodity names look like tags is not a page.
+        ('"202505","37024490","Film, 105mm<w.≤610mm","<c.≤150cm"\n'.encode(), None),
+        (b"<HTML><TITLE>502 Bad Gateway</TITLE></HTML>", "an error page"),
+        (b"<html><H2 class=x>Service Unavailable</H2>", "an error page"),
+        (b"<html><body><SCRIPT>var a = 1;</SCRIPT></body></html>", "a script-only page"),
+    ],
+)
+def test_only_pages_with_title_heading_or_script_tags_are_parsed_as_html(
+    body: bytes, expected: str | None
+) -> None:
+    """detect_challenge_or_error skips the HTML parse when no tag it reads is present (every
+    CSV export is checked); upper-case tags must still be seen."""
+    reason = detect_challenge_or_error(body, None)
+    assert reason is None if expected is None else (reason or "").startswith(expected)

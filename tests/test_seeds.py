@@ -276,3 +276,19 @@ def test_commodities_seed_matches_its_curation() -> None:
     for code, entry in curated.items():
         assert levels[code]["description_en"] == entry["description_en"]
         assert levels[code]["description_source"] == "hs_heading_curated"
+
+
+def test_a_seed_is_read_again_once_its_file_changes(tmp_path: Path) -> None:
+    """seeds.read_seed caches by the file's stat: an edited or replaced seed is not served stale,
+    and a caller altering its frame does not alter the next caller's."""
+    from customs_etl import seeds
+
+    path = tmp_path / "partners.csv"
+    path.write_text("partner_code,partner_iso3\n101,AFG\n", encoding="utf-8")
+    first = seeds.partners(tmp_path)
+    first.columns = ["a", "b"]
+    assert seeds.partners(tmp_path).columns == ["partner_code", "partner_iso3"]
+    replacement = tmp_path / "new.csv"
+    replacement.write_text("partner_code,partner_iso3\n102,BHR\n", encoding="utf-8")
+    replacement.replace(path)
+    assert seeds.partners(tmp_path)["partner_iso3"].to_list() == ["BHR"]

@@ -4,6 +4,10 @@
 has one line per file received under a name or URL: where it came from, when, its size and what
 it looks like. Processing reads the stored copy, so a drop folder that is cleaned up, or a page
 that changes upstream, loses nothing already received.
+
+`checksums.jsonl` remembers the SHA-256 of each dropped file with the stat fields it had when
+hashed (a cache, as git's index or rsync's quick check): a run that finds a file unchanged does
+not read it again. Deleting it costs one re-hash of every file.
 """
 
 from __future__ import annotations
@@ -16,13 +20,18 @@ import json
 import os
 import re
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from customs_etl.releases import ReleaseFile
+from customs_etl.releases import ReleaseFile, TradeFlow, describe_release, sha256_file
 
 MANIFEST = "manifest.jsonl"
+CHECKSUMS = "checksums.jsonl"
+# A file modified this recently may be modified again within the same timestamp tick (coarse
+# on some file systems) without its stat changing: hashed each time until it is older.
+_RACY_NS = 2_000_000_000
 FETCH_STATE = "fetched.json"  # per URL: validators for conditional requests, the last object
 _HEAD_BYTES = 64 * 1024
 _YEAR_MONTH = re.compile(r'^\s*"?((?:19|20)\d{2})(0[1-9]|1[0-2])"?\s*[,\t]')
@@ -53,6 +62,7 @@ class LandingZone:
         # (release_id, origin) of the manifest, read once: a backfill receives thousands of
         # files, and rereading the manifest for each would be quadratic.
         self._known: set[tuple[str, str]] | None = None
+        self._checksums: dict[str, _Hashed] | None = None
 
     @property
     def manifest_path(self) -> Path:
@@ -60,6 +70,33 @@ class LandingZone:
 
     def object_path(self, release_id: str, name: str) -> Path:
         return self.root / "objects" / release_id[:2] / f"{release_id}{_suffix(name)}"
+
+    @property
+    def checksums_path(self) -> Path:
+        return self.root / CHECKSUMS
+
+    def describe(
+        self, path: Path, *, landing_dir: Path | None = None, flow: TradeFlow | None = None
+    ) -> ReleaseFile:
+        """releases.describe_release, with the checksum taken from this zone's cache when the
+        file is unchanged since it was last hashed."""
+        return describe_release(path, landing_dir=landing_dir, flow=flow, checksum=self.checksum)
+
+    def checksum(self, path: Path) -> str:
+        """The file's SHA-256, read from the cache when its path, size, mtime, ctime, inode and
+        device are those recorded when it was hashed (ctime cannot be set back by a copy that
+        keeps mtime, so a replaced file is hashed again); else hashed and recorded."""
+        key = str(path.absolute())
+        before = os.stat(path)
+        cached = self._cached_checksums().get(key)
+        if cached is not None and cached.matches(before):
+            return cached.sha256
+        sha256 = sha256_file(path)
+        after = os.stat(path)
+        # Changed while being read, or so recent it could change unseen: do not remember.
+        if _stat_fields(before) == _stat_fields(after) and not _is_racy(after):
+            self._remember(key, _Hashed.of(after, sha256))
+        return sha256
 
     def receive(self, release: ReleaseFile, *, source: str = "dropped") -> ReleaseFile:
         """Keep the file's bytes (once) and a manifest entry (once per name); the release
@@ -122,12 +159,67 @@ class LandingZone:
                 self._known = {(e.release_id, e.origin) for e in self.entries()}
             yield self._known
 
+    def _cached_checksums(self) -> dict[str, _Hashed]:
+        if self._checksums is None:
+            self._checksums = _read_checksums(self.checksums_path)
+        return self._checksums
+
+    def _remember(self, key: str, hashed: _Hashed) -> None:
+        self._cached_checksums()[key] = hashed
+        # Under the manifest's lock (concurrent runs); not fsynced: a lost line is a re-hash.
+        with self._locked_manifest(), self.checksums_path.open("a", encoding="utf-8") as handle:
+            handle.write(json.dumps({"path": key, **asdict(hashed)}) + "\n")
+
     def _append(self, entry: ManifestEntry) -> None:
         # One line per write, flushed to disk: a crash leaves whole lines behind.
         with self.manifest_path.open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(asdict(entry), ensure_ascii=False) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+
+
+@dataclass(frozen=True)
+class _Hashed:
+    """A file's SHA-256 and its stat fields when hashed."""
+
+    sha256: str
+    size: int
+    mtime_ns: int
+    ctime_ns: int
+    inode: int
+    device: int
+
+    @classmethod
+    def of(cls, stat: os.stat_result, sha256: str) -> _Hashed:
+        return cls(sha256, *_stat_fields(stat))
+
+    def matches(self, stat: os.stat_result) -> bool:
+        return (self.size, self.mtime_ns, self.ctime_ns, self.inode, self.device) == _stat_fields(
+            stat
+        )
+
+
+def _stat_fields(stat: os.stat_result) -> tuple[int, int, int, int, int]:
+    return stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino, stat.st_dev
+
+
+def _is_racy(stat: os.stat_result) -> bool:
+    return time.time_ns() - max(stat.st_mtime_ns, stat.st_ctime_ns) < _RACY_NS
+
+
+def _read_checksums(path: Path) -> dict[str, _Hashed]:
+    """Path -> its last recorded hash; a torn or foreign line is skipped (it is only a cache)."""
+    if not path.exists():
+        return {}
+    cached: dict[str, _Hashed] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+            key = record.pop("path")
+            cached[key] = _Hashed(**record)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue
+    return cached
 
 
 def _suffix(name: str) -> str:

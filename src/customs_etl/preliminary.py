@@ -142,6 +142,10 @@ def detect_challenge_or_error(body: bytes, content_type: str | None) -> str | No
     for marker, what in _CHALLENGE_MARKERS:
         if marker in lowered:
             return f"an anti-bot challenge page ({what})"
+    if not _TAGS_THAT_TELL.search(lowered):
+        # Without a title, heading or script tag neither test below can fire; parsing the page
+        # is then wasted (every CSV export is checked, and commodity names hold "<").
+        return None
     page = _Page.parse(text)
     error = _ERROR_MARKERS.search(" ".join([page.title_text, *page.headings]))
     if error is not None:
@@ -204,6 +208,9 @@ _ERROR_MARKERS = re.compile(
     r"internal server error|error)\b|页面不存在|系统繁忙|访问出错|服务器错误",
     re.IGNORECASE,
 )
+
+# The tags whose content the error and script-only tests read (the parser lowercases tag names).
+_TAGS_THAT_TELL = re.compile(r"<(?:title|h[1-6]|script)")
 
 
 def _is_html(content_type: str) -> bool:

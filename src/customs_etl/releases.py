@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -112,10 +113,15 @@ def discover_release_files(landing_dir: Path) -> list[Path]:
 
 
 def describe_release(
-    path: Path, *, landing_dir: Path | None = None, flow: TradeFlow | None = None
+    path: Path,
+    *,
+    landing_dir: Path | None = None,
+    flow: TradeFlow | None = None,
+    checksum: Callable[[Path], str] = sha256_file,
 ) -> ReleaseFile:
     """Checksum a file and settle its kind and flow: an explicit `flow` first, else the landing
-    folder name (a preliminary table has both flows)."""
+    folder name (a preliminary table has both flows). `checksum` is the file's SHA-256
+    (LandingZone.checksum: the same, without re-reading a file it has seen unchanged)."""
     relative = path.relative_to(landing_dir) if landing_dir else Path(path.name)
     kind = release_kind(relative.name)
     resolved_flow = None if kind == "preliminary_table" else flow or flow_from_path(relative)
@@ -129,7 +135,7 @@ def describe_release(
         path=path,
         source_name=relative.as_posix(),
         flow=resolved_flow,
-        release_id=sha256_file(path),
+        release_id=checksum(path),
         size_bytes=path.stat().st_size,
         kind=kind,
         published_on=published_on_in(relative.name),

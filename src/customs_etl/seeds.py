@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import polars as pl
 
 
 def read_seed(seeds_dir: Path, name: str) -> pl.DataFrame:
-    """A seed as text columns: codes keep their leading zeros."""
-    return pl.read_csv(seeds_dir / f"{name}.csv", infer_schema=False)
+    """A seed as text columns: codes keep their leading zeros.
+
+    Read once per version of the file: staging a backfill asks for the partners seed for every
+    release file (thousands of reads of the same few kilobytes otherwise).
+    """
+    path = seeds_dir / f"{name}.csv"
+    stat = path.stat()
+    # A clone shares the data but not the frame: a caller renaming columns cannot alter the cache.
+    return _read_csv(str(path.resolve()), stat.st_mtime_ns, stat.st_size, stat.st_ino).clone()
+
+
+@functools.lru_cache(maxsize=32)
+def _read_csv(path: str, mtime_ns: int, size: int, inode: int) -> pl.DataFrame:
+    # The stat fields are the cache key only: an edited or replaced seed is read again.
+    del mtime_ns, size, inode
+    return pl.read_csv(path, infer_schema=False)
 
 
 def partners(seeds_dir: Path) -> pl.DataFrame:

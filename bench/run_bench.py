@@ -166,9 +166,10 @@ def instrument() -> None:
     """Timing wrappers around the plain functions the flow's tasks call."""
     import flows.build_warehouse as flow_module
     from customs_etl import pipeline, validation, warehouse
+    from customs_etl.landing import LandingZone
 
     timed(flow_module, "discover_release_files", "discover: list files")
-    timed(flow_module, "describe_release", "discover: sha256 per file")
+    timed(LandingZone, "checksum", "discover: sha256 per file")
     timed(warehouse, "loaded_release_ids", "discover: loaded ids")
     timed(warehouse, "start_build", "copy published warehouse")
     timed(warehouse, "prepare_schema", "prepare schema")

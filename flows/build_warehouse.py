@@ -26,7 +26,6 @@ from customs_etl.landing import LandingZone
 from customs_etl.releases import (
     ReleaseFile,
     TradeFlow,
-    describe_release,
     discover_release_files,
     sha256_file,
 )
@@ -123,7 +122,8 @@ def discover_releases(
     unusable: dict[Path, ReleaseError] = {}
     for path in paths:
         try:
-            release = describe_release(path, landing_dir=landing_dir, flow=trade_flow)
+            # Not re-read when unchanged since the zone last hashed it (size, times, inode).
+            release = zone.describe(path, landing_dir=landing_dir, flow=trade_flow)
         except ReleaseError as error:
             unusable[path] = error
             continue

@@ -24,6 +24,11 @@ class ReleaseError(Exception):
         self.found = found
         super().__init__(self.message())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Kept as a task's result (a file that cannot be staged): rebuilt with every field,
+        # not from the message alone.
+        return _restore, (type(self), dict(self.__dict__))
+
     def message(self) -> str:
         where = [self.file]
         if self.row is not None:
@@ -53,3 +58,10 @@ class ReleaseTooLargeError(ReleaseError):
             problem,
             expected=f"a release of at most {limit:,} bytes (setting CUSTOMS_MAX_RELEASE_BYTES)",
         )
+
+
+def _restore(kind: type[ReleaseError], fields: dict[str, object]) -> ReleaseError:
+    error = kind.__new__(kind)
+    error.__dict__.update(fields)
+    Exception.__init__(error, error.message())
+    return error

@@ -671,7 +671,7 @@ def probe_marts(session: Session) -> None:
         selects = [m for m in models.discover_models(settings.sql_dir) if not m.is_ddl]
         con.execute("begin transaction")
         for model in models.ordered(selects):
-            kind = models.MATERIALIZATION[model.schema]
+            kind = model.materialization
             body = models.render(model.sql, variables).strip().rstrip(";")
             started = time.perf_counter()
             con.execute(f"create or replace {kind} {model.name} as\n{body}")

@@ -5,13 +5,14 @@ a table the job loads incrementally (run once, idempotently); any other file is 
 is materialised the way its layer says. Models run in dependency order, found from the
 `schema.table` names each file mentions.
 
-A mart whose rows of a month (or half-year) depend only on the core rows of that unit says so
+A model whose rows of a month (or half-year) depend only on the core rows of that unit says so
 in a header line, `-- materialized: incremental by month` (rows keyed by `period`) or
 `-- materialized: incremental by half` (rows keyed by `year`, `half`), adding `and a year
-later` when its rows also compare with the same unit a year earlier. Given the months a run
-touched, such a mart is rebuilt by deleting the rows of those units and inserting the model's
-rows for them only; the model reads `getvariable('touched_periods')` (the months being rebuilt,
-null meaning all) to narrow its scan of core. It is rebuilt in full when the table is missing,
+later` when its rows also compare with the same unit a year earlier. Such a model is a table
+in whichever layer. Given the months a run touched, it is rebuilt by deleting the rows of those
+units and inserting the model's rows for them only; the model reads
+`getvariable('touched_periods')` (the months being rebuilt, null meaning all) to narrow its scan
+of core. It is rebuilt in full when the table is missing,
 the touched months are unknown, or its checksum in meta.models (its SQL, the SQL of every model
 upstream and the seed files they read) differs from the last build's.
 """
@@ -85,9 +86,15 @@ class Model:
     @property
     def incremental(self) -> Incremental | None:
         match = _INCREMENTAL.search(self.sql)
-        if match is None or MATERIALIZATION[self.schema] != "table":
+        if match is None:
             return None
         return Incremental(match[1], bool(match[2]))  # type: ignore[arg-type]
+
+    @property
+    def materialization(self) -> str:
+        """`table` or `view`: an incremental model is a table whatever its layer (a core
+        aggregate kept per month, say), the others as their layer says."""
+        return "table" if self.incremental else MATERIALIZATION[self.schema]
 
 
 def discover_models(sql_dir: Path) -> list[Model]:
@@ -211,8 +218,7 @@ def build(
             _record(con, registry, model, checksum, len(months))
         else:
             _set_touched(con, None)
-            kind = MATERIALIZATION[model.schema]
-            con.execute(f"create or replace {kind} {model.name} as\n{body}")
+            con.execute(f"create or replace {model.materialization} {model.name} as\n{body}")
             _record(con, registry, model, checksum, None)
         built.append(model.name)
     con.execute("reset variable touched_periods")
@@ -280,7 +286,7 @@ def _record(
 ) -> None:
     if registry is None:
         return
-    materialized = "incremental" if model.incremental else MATERIALIZATION[model.schema]
+    materialized = "incremental" if model.incremental else model.materialization
     con.execute(
         "insert or replace into meta.models "
         "(model, checksum, materialized, last_build, months_rebuilt, built_at) "

@@ -66,16 +66,22 @@ def _load(
     return True
 
 
-def rebuilt_in_full(db: Path, sql_dir: Path = SQL_DIR, seeds_dir: Path = SEEDS_DIR) -> Path:
-    """A copy of the warehouse with every mart dropped and built again from all of core."""
-    copy = db.with_name(f"full-{db.name}")
+def rebuilt_in_full(
+    db: Path,
+    sql_dir: Path = SQL_DIR,
+    seeds_dir: Path = SEEDS_DIR,
+    chunk_months: int | None = None,
+) -> Path:
+    """A copy of the warehouse with every mart dropped and built again from all of core (by
+    default in one statement per model, the plain definition, not in chunks of months)."""
+    copy = db.with_name(f"full{chunk_months or ''}-{db.name}")
     shutil.copy2(db, copy)
     con = warehouse.connect(copy)
     try:
         con.execute("drop schema marts cascade")
         con.execute("create schema marts")
         con.execute("delete from meta.models")
-        warehouse.build_models(con, sql_dir, seeds_dir)
+        warehouse.build_models(con, sql_dir, seeds_dir, chunk_months=chunk_months)
     finally:
         con.close()
     return copy
@@ -164,6 +170,24 @@ def test_incremental_runs_end_in_the_marts_of_a_full_rebuild(tmp_path: Path) -> 
     touched = run(db, landing, ["export/2025-03/hs4.csv", "prelim_202602_janfeb_usd.html"], work)
     assert touched == [dt.date(2025, 3, 1), dt.date(2026, 1, 1), dt.date(2026, 2, 1)]
     assert_same_as_full_rebuild(db)
+
+
+@pytest.mark.parametrize("chunk_months", [1, 2, 7])
+def test_a_full_build_in_chunks_of_months_equals_one_statement(
+    tmp_path: Path, chunk_months: int
+) -> None:
+    """Months across two years and halves, a January-February preliminary table: chunks of one
+    month, of two (across the boundary of a half) and of seven give the same rows."""
+    landing, db, work = tmp_path / "landing", tmp_path / "customs.duckdb", tmp_path / "work"
+    names = first_run(landing)
+    export_file(landing / "export/2025-07", "prk.csv", "202507", [("109", "27090000", 5)])
+    export_file(landing / "export/2024-06", "hs4.csv", "202406", [("502", "8517", 9)])
+    shutil.copy(FIXTURES / "preliminary/prelim_202602_janfeb_usd.html", landing)
+    names += ["export/2025-07/prk.csv", "export/2024-06/hs4.csv", "prelim_202602_janfeb_usd.html"]
+    run(db, landing, names, work)
+    chunked, plain = rebuilt_in_full(db, chunk_months=chunk_months), rebuilt_in_full(db)
+    assert marts(chunked) == marts(plain)
+    assert all(marts(plain)[table] for table in INCREMENTAL)
 
 
 def test_a_run_rebuilds_the_months_of_every_vintage_it_replaces(tmp_path: Path) -> None:

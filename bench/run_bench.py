@@ -698,7 +698,7 @@ def probe_marts(session: Session) -> None:
         selects = [m for m in models.discover_models(settings.sql_dir) if not m.is_ddl]
         # One model per transaction: the probe must not hold every model's undo in memory.
         for model in models.ordered(selects):
-            kind = models.MATERIALIZATION[model.schema]
+            kind = model.materialization
             body = models.render(model.sql, variables).strip().rstrip(";")
             started = time.perf_counter()
             try:

@@ -1,6 +1,6 @@
 -- The figure the marts show for each partner, month (or January-February pair), flow and
 -- currency, by precedence: detailed data over a preliminary table, and within each kind the
--- latest vintage (core.trade_finest_level, core.trade_headline_latest). A preliminary figure
+-- latest vintage (core.trade_finest_level_totals, core.trade_headline_latest). A preliminary figure
 -- counts only where no detailed month of its span exists, so a January-February cumulative
 -- gives way as soon as January or February detail arrives; it is never split by guess.
 with
@@ -16,7 +16,9 @@ detailed as (
         sum(value) as value,
         'detailed' as source_kind,
         list(distinct release_id order by release_id) as release_ids
-    from core.trade_finest_level
+    -- the finest level's rows added up per release (a few thousand rows a month, not all of
+    -- core.trade_detailed)
+    from core.trade_finest_level_totals
     group by period, partner_code, flow, currency
 ),
 

@@ -22,7 +22,7 @@ preliminary as (
 
 detailed_months as (
     select period, partner_code, flow, currency, sum(value) as value
-    from core.trade_finest_level
+    from core.trade_finest_level_totals
     group by period, partner_code, flow, currency
 ),
 

@@ -24,26 +24,25 @@ keyed as (
         case when month(period) <= 6 then 'H1' else 'H2' end as half,
         month(period) as month,
         partner_iso3,
-        partner_name,
         flow,
         hs_level,
         hs_code,
-        hs_description,
         value_usd,
         release_count
     from monthly
 ),
 
+-- Added up by key only: the names are joined on at the end (one per partner_iso3, and per
+-- hs_code and hs_level, in the seeds, as in the monthly mart); carried through the sums and
+-- the year-earlier join they took most of the memory, more than 1 GB at national scale.
 halves as (
     select
         year,
         half,
         partner_iso3,
-        any_value(partner_name) as partner_name,
         flow,
         hs_level,
         hs_code,
-        any_value(hs_description) as hs_description,
         sum(value_usd) as value_usd,
         count(*) as months_with_trade,
         sum(release_count) as release_count
@@ -66,14 +65,14 @@ compared as (
 )
 
 select
-    year,
-    half,
-    partner_iso3,
-    partner_name,
-    flow,
-    hs_level,
-    hs_code,
-    hs_description,
+    compared.year,
+    compared.half,
+    compared.partner_iso3,
+    partners.partner_name_en as partner_name,
+    compared.flow,
+    compared.hs_level,
+    compared.hs_code,
+    commodities.description_en as hs_description,
     cast(value_usd as bigint) as value_usd,
     cast(value_usd_prev_year as bigint) as value_usd_prev_year,
     case
@@ -83,3 +82,7 @@ select
     cast(months_with_trade as integer) as months_with_trade,
     cast(release_count as integer) as release_count
 from compared
+inner join staging.stg_partners as partners using (partner_iso3)
+left join staging.stg_commodities as commodities
+    on commodities.hs_code = compared.hs_code
+   and commodities.hs_level = compared.hs_level

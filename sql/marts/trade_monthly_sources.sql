@@ -12,9 +12,10 @@ detailed as (
         release_id,
         cast(1 as tinyint) as months_covered,
         'detailed' as source_kind,
-        count(*) as row_count,
+        sum(row_count) as row_count,
         sum(value) as value
-    from core.trade_finest_level
+    -- already added up per release (one row per release here, at the finest level)
+    from core.trade_finest_level_totals
     group by period, partner_code, flow, currency, release_id
 ),
 

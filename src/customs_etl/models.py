@@ -5,15 +5,17 @@ a table the job loads incrementally (run once, idempotently); any other file is 
 is materialised the way its layer says. Models run in dependency order, found from the
 `schema.table` names each file mentions.
 
-A mart whose rows of a month (or half-year) depend only on the core rows of that unit says so
+A model whose rows of a month (or half-year) depend only on the core rows of that unit says so
 in a header line, `-- materialized: incremental by month` (rows keyed by `period`) or
 `-- materialized: incremental by half` (rows keyed by `year`, `half`), adding `and a year
-later` when its rows also compare with the same unit a year earlier. Given the months a run
-touched, such a mart is rebuilt by deleting the rows of those units and inserting the model's
-rows for them only; the model reads `getvariable('touched_periods')` (the months being rebuilt,
-null meaning all) to narrow its scan of core. It is rebuilt in full when the table is missing,
-the touched months are unknown, or its checksum in meta.models (its SQL, the SQL of every model
-upstream and the seed files they read) differs from the last build's.
+later` when its rows also compare with the same unit a year earlier. Such a model is a table
+in whichever layer. Given the months a run touched, it is rebuilt by deleting the rows of those
+units and inserting the model's rows for them only; the model reads
+`getvariable('touched_periods')` (the months being rebuilt, null meaning all) to narrow its scan
+of core. It is rebuilt in full when the table is missing, the touched months are unknown, or its
+checksum in meta.models (its SQL, the SQL of every model upstream and the seed files they read)
+differs from the last build's. Given the months present in core, such a full build runs a few
+units at a time through the same insert, so its memory is bounded by a chunk, not the history.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ _COMMENT = re.compile(r"--[^\n]*")
 _INCREMENTAL = re.compile(
     r"^-- materialized: incremental by (month|half)( and a year later)?[ \t]*$", re.MULTILINE
 )
+# Months per statement of a chunked full build: at national scale (~1M core rows a month) three
+# months of the commodity marts fit a 1 GB DuckDB budget; the whole history does not.
+CHUNK_MONTHS = 3
 _SEED_FILE = re.compile(r"\{\{ (\w+) \}\}/([\w./-]+)")
 # The rows of the units being rebuilt, for the delete and for the insert alike, so the two can
 # never disagree (a half is named by its first month).
@@ -67,6 +72,21 @@ class Incremental:
             }
         return sorted(firsts)
 
+    def chunks(self, months: Iterable[dt.date], size: int) -> list[list[dt.date]]:
+        """The months of every unit containing one of `months`, a few units at a time (at
+        least one unit, at most about `size` months, per chunk); no unit is split."""
+        units: dict[dt.date, list[dt.date]] = {}
+        for month in Incremental(self.unit, year_later=False).months(months):
+            first = month.replace(month=1 if month.month <= 6 else 7)
+            units.setdefault(first if self.unit == "half" else month, []).append(month)
+        chunks: list[list[dt.date]] = []
+        for unit in units.values():
+            if chunks and len(chunks[-1]) + len(unit) <= size:
+                chunks[-1] += unit
+            else:
+                chunks.append(list(unit))
+        return chunks
+
 
 @dataclass(frozen=True)
 class Model:
@@ -85,9 +105,15 @@ class Model:
     @property
     def incremental(self) -> Incremental | None:
         match = _INCREMENTAL.search(self.sql)
-        if match is None or MATERIALIZATION[self.schema] != "table":
+        if match is None:
             return None
         return Incremental(match[1], bool(match[2]))  # type: ignore[arg-type]
+
+    @property
+    def materialization(self) -> str:
+        """`table` or `view`: an incremental model is a table whatever its layer (a core
+        aggregate kept per month, say), the others as their layer says."""
+        return "table" if self.incremental else MATERIALIZATION[self.schema]
 
 
 def discover_models(sql_dir: Path) -> list[Model]:
@@ -189,15 +215,20 @@ def build(
     variables: dict[str, str],
     layers: tuple[str, ...] = LAYERS,
     touched_periods: Iterable[dt.date] | None = None,
+    all_periods: Iterable[dt.date] | None = None,
+    chunk_months: int = CHUNK_MONTHS,
 ) -> list[str]:
     """(Re)build every select model of the given layers; returns the names built, in order.
 
     With `touched_periods` (the months whose core rows this run may have changed), incremental
-    marts rebuild only those months' units; without, everything is rebuilt in full."""
+    marts rebuild only those months' units; without, everything is rebuilt in full. With
+    `all_periods` (every month with rows in core), a full build of an incremental model inserts
+    about `chunk_months` months at a time; without, it is one statement."""
     everything = discover_models(sql_dir)
     checksums = Checksums(everything, variables)
     registry = _registry(con)
     touched = None if touched_periods is None else list(touched_periods)
+    every_month = None if all_periods is None else list(all_periods)
     built = []
     for model in ordered([m for m in everything if not m.is_ddl]):
         if model.schema not in layers:
@@ -209,10 +240,12 @@ def build(
             months = spec.months(touched)
             _rebuild_units(con, model, spec, body, months)
             _record(con, registry, model, checksum, len(months))
+        elif spec and every_month is not None:
+            _build_in_chunks(con, model, spec, body, spec.chunks(every_month, chunk_months))
+            _record(con, registry, model, checksum, None)
         else:
             _set_touched(con, None)
-            kind = MATERIALIZATION[model.schema]
-            con.execute(f"create or replace {kind} {model.name} as\n{body}")
+            con.execute(f"create or replace {model.materialization} {model.name} as\n{body}")
             _record(con, registry, model, checksum, None)
         built.append(model.name)
     con.execute("reset variable touched_periods")
@@ -222,6 +255,28 @@ def build(
 def _set_touched(con: duckdb.DuckDBPyConnection, months: list[dt.date] | None) -> None:
     # Typed even when null, so a model may call list_contains on it either way.
     con.execute("set variable touched_periods = cast(? as date[])", [months])
+
+
+def _build_in_chunks(
+    con: duckdb.DuckDBPyConnection,
+    model: Model,
+    spec: Incremental,
+    body: str,
+    chunks: list[list[dt.date]],
+) -> None:
+    """A full build, chunk by chunk: the empty table (its columns typed by the model), then each
+    chunk's units inserted as a run that touched them would insert them."""
+    _set_touched(con, [])
+    con.execute(f"create or replace table {model.name} as\nselect * from (\n{body}\n) limit 0")
+    for months in chunks:
+        _set_touched(con, months)
+        con.execute(f"insert into {model.name} by name\n{_rows_of_units(spec, body)}")
+
+
+def _rows_of_units(spec: Incremental, body: str) -> str:
+    """The model's rows of the units being rebuilt (a model reading the year before, or any
+    other month, may return rows of other units: only the touched units' rows are kept)."""
+    return f"select * from (\n{body}\n) as rebuilt where {_ROWS_OF_UNIT[spec.unit]}"
 
 
 def _rebuild_units(
@@ -237,10 +292,7 @@ def _rebuild_units(
     _set_touched(con, months)
     rows_of_unit = _ROWS_OF_UNIT[spec.unit]
     con.execute(f"delete from {model.name} where {rows_of_unit}")
-    con.execute(
-        f"insert into {model.name} by name\n"
-        f"select * from (\n{body}\n) as rebuilt where {rows_of_unit}"
-    )
+    con.execute(f"insert into {model.name} by name\n{_rows_of_units(spec, body)}")
 
 
 def _registry(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:
@@ -280,7 +332,7 @@ def _record(
 ) -> None:
     if registry is None:
         return
-    materialized = "incremental" if model.incremental else MATERIALIZATION[model.schema]
+    materialized = "incremental" if model.incremental else model.materialization
     con.execute(
         "insert or replace into meta.models "
         "(model, checksum, materialized, last_build, months_rebuilt, built_at) "

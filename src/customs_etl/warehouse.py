@@ -433,19 +433,45 @@ def touched_periods(con: duckdb.DuckDBPyConnection, source_names: list[str]) -> 
     return [month for (month,) in rows]
 
 
+_CORE_MONTHS = """
+select period from core.trade_detailed
+union
+select cast(unnest(generate_series(period_start, period, interval 1 month)) as date)
+from core.trade_headline
+order by 1
+"""
+
+
+def core_months(con: duckdb.DuckDBPyConnection) -> list[dt.date]:
+    """Every month with rows in core (each month of a January-February table)."""
+    return [month for (month,) in con.execute(_CORE_MONTHS).fetchall()]
+
+
 def build_models(
     con: duckdb.DuckDBPyConnection,
     sql_dir: Path,
     seeds_dir: Path,
     layers: tuple[str, ...] = models.LAYERS,
     touched_periods: list[dt.date] | None = None,
+    chunk_months: int | None = models.CHUNK_MONTHS,
 ) -> list[str]:
     """Rebuild staging (seeds), core views and marts in one transaction. With the months a run
-    touched, incremental marts rebuild only those; None rebuilds everything in full."""
+    touched, incremental marts rebuild only those; None rebuilds everything in full. A full
+    build of an incremental mart runs `chunk_months` months at a time (None: one statement),
+    so that its memory does not grow with the history."""
     variables = {"seeds_dir": str(seeds_dir.resolve())}
     con.execute("begin transaction")
     try:
-        built = models.build(con, sql_dir, variables, layers, touched_periods)
+        every_month = None if chunk_months is None else core_months(con)
+        built = models.build(
+            con,
+            sql_dir,
+            variables,
+            layers,
+            touched_periods,
+            all_periods=every_month,
+            chunk_months=chunk_months or models.CHUNK_MONTHS,
+        )
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 from pathlib import Path
 
 import pytest
 from support import export_file
 
-from customs_etl.errors import UnknownFlowError
+from customs_etl.errors import ReleaseError, ReleaseTooLargeError, UnknownFlowError
 from customs_etl.releases import describe_release, discover_release_files
 
 
@@ -70,3 +71,18 @@ def test_gzip_exports_are_release_files(tmp_path: Path) -> None:
     packed = plain.with_name("b.csv.gz")
     packed.write_bytes(gzip.compress(plain.read_bytes()))
     assert [p.name for p in discover_release_files(tmp_path)] == ["a.csv", "b.csv.gz"]
+
+
+def test_a_release_error_survives_being_kept_as_a_task_result() -> None:
+    # The staging task returns the errors of the files it could not stage; Prefect pickles
+    # its result, and the quarantine report needs every field back, not just the message.
+    errors = [
+        ReleaseError("a.csv", "2 value(s) do not parse", row=7, field="US dollar", found="x"),
+        ReleaseTooLargeError("b.csv.gz", "too large", limit=1024),
+    ]
+    for error in errors:
+        again = pickle.loads(pickle.dumps(error))
+        assert type(again) is type(error)
+        assert vars(again) == vars(error)
+        assert str(again) == str(error) == error.message()
+    assert pickle.loads(pickle.dumps(errors[1])).limit == 1024

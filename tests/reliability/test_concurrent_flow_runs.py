@@ -38,9 +38,9 @@ from customs_etl.releases import sha256_file
 pytestmark = pytest.mark.slow
 
 # Enough files that the run doing the work lasts far longer than the start-up gap between the
-# two flow-run processes (up to ~6 s seen): two years of the sample, both flows (348 files,
-# some 25-40 s of work on two cores; two months took under 5 s once validation was batched).
-MONTHS = tuple(f"{year}-{month:02d}" for year in (2024, 2025) for month in range(1, 13))
+# two flow-run processes (up to ~6 s seen): the sample's four years, both flows (696 files,
+# ~10-15 s of work on two cores; two years took under 8 s once staging ran 50 files a task).
+MONTHS = tuple(f"{year}-{month:02d}" for year in range(2022, 2026) for month in range(1, 13))
 EXPECTED_TOTALS = PROJECT_DIR / "data" / "sample" / "expected_totals.csv"
 POOL = "concurrent"
 FLOW_RUN_TIMEOUT = 180

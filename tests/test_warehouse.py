@@ -120,6 +120,12 @@ def test_reloading_a_release_never_doubles(tmp_path: Path, landing: Path) -> Non
     build = tmp_path / "w.duckdb"
     load(build, landing, [path, path], tmp_path / "staging")
     assert monthly(build)[("2025-05", "export")][0] == 77
+    # Loaded again later (its registry row says loaded): its rows are replaced, not added.
+    load(build, landing, [path], tmp_path / "staging")
+    assert monthly(build)[("2025-05", "export")][0] == 77
+    con = duckdb.connect(str(build), read_only=True)
+    assert con.execute("select count(*) from core.trade_detailed").fetchone() == (1,)
+    con.close()
 
 
 def stage_all(

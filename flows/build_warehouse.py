@@ -132,11 +132,10 @@ def discover_releases(
         try:
             # Not re-read when unchanged since the zone last hashed it (size, times, inode).
             release = zone.describe(path, landing_dir=landing_dir, flow=trade_flow)
+            # Kept under its checksum before anything reads it: processing reads the kept copy.
+            releases.append(zone.receive(release))
         except ReleaseError as error:
             unusable[path] = error
-            continue
-        # Kept under its checksum before anything reads it: processing reads the kept copy.
-        releases.append(zone.receive(release))
     logger.info("Found %d release file(s), %d unusable", len(releases), len(unusable))
     return releases, unusable
 

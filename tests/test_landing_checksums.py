@@ -11,6 +11,7 @@ import pytest
 from support import export_file
 
 from customs_etl import landing
+from customs_etl.errors import ReleaseError
 from customs_etl.landing import LandingZone
 from customs_etl.releases import sha256_file
 
@@ -128,3 +129,22 @@ def test_receiving_bytes_already_kept_copies_nothing(
         again = LandingZone(tmp_path / "zone")
         assert again.receive(again.describe(name, landing_dir=landing_dir)).path == kept.path
     assert [e.origin for e in zone.entries()] == ["export/2025-03/a.csv", "export/2025-03/b.csv"]
+
+
+def test_a_file_rewritten_between_its_checksum_and_its_copy_is_refused(tmp_path: Path) -> None:
+    drop = tmp_path / "landing"
+    path = export_file(drop / "export/2025-03", "a.csv", "202503", [("109", "6704", 500)])
+    zone = LandingZone(tmp_path / "zone")
+    release = zone.describe(path, landing_dir=drop)
+    # Rewritten (same size) after the checksum was taken, before the zone copies it.
+    export_file(drop / "export/2025-03", "a.csv", "202503", [("109", "6704", 600)])
+    with pytest.raises(ReleaseError, match="changed while it was being received") as refused:
+        zone.receive(release)
+    assert refused.value.file == "export/2025-03/a.csv"
+    assert release.release_id in str(refused.value.expected)
+    objects = [p for p in (tmp_path / "zone").rglob("*") if p.is_file()]
+    assert not [p for p in objects if "objects" in p.parts], "no object under a stale checksum"
+    # Once stable, the next look takes the new bytes under their own checksum.
+    again = zone.receive(zone.describe(path, landing_dir=drop))
+    assert again.release_id == sha256_file(path) != release.release_id
+    assert sha256_file(again.path) == again.release_id

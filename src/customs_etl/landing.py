@@ -16,15 +16,16 @@ import contextlib
 import datetime as dt
 import fcntl
 import gzip
+import hashlib
 import json
 import os
 import re
-import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
+from customs_etl.errors import ReleaseError
 from customs_etl.releases import ReleaseFile, TradeFlow, describe_release, sha256_file
 
 MANIFEST = "manifest.jsonl"
@@ -103,7 +104,7 @@ class LandingZone:
         returned reads from the stored copy."""
         stored = self.object_path(release.release_id, release.source_name)
         if not stored.exists():
-            _store(release.path, stored)
+            _store(release, stored)
         key = (release.release_id, release.source_name)
         with self._locked_manifest() as known:
             if key not in known:
@@ -230,19 +231,33 @@ def _suffix(name: str) -> str:
     return ""
 
 
-def _store(source: Path, target: Path) -> None:
-    """Copy to a temporary name, flush, then rename: a stored object is always whole."""
+def _store(release: ReleaseFile, target: Path) -> None:
+    """Copy to a temporary name, flush, then rename: a stored object is always whole. The bytes
+    copied are hashed on the way: a file rewritten since its checksum was taken is refused, so
+    an object's name is always the checksum of its bytes."""
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)  # left read-only by a run killed just before its rename
+    digest = hashlib.sha256()
     try:
-        with source.open("rb") as reader, partial.open("wb") as writer:
-            shutil.copyfileobj(reader, writer, 1 << 20)
+        with release.path.open("rb") as reader, partial.open("wb") as writer:
+            while chunk := reader.read(1 << 20):
+                digest.update(chunk)
+                writer.write(chunk)
             writer.flush()
             os.fsync(writer.fileno())
     except OSError:
         partial.unlink(missing_ok=True)  # a full disk leaves no half object behind
         raise
+    if digest.hexdigest() != release.release_id:
+        partial.unlink()
+        raise ReleaseError(
+            release.source_name,
+            "the file changed while it was being received (its bytes no longer match the "
+            "checksum taken a moment before); it is taken on the next run once it is stable",
+            expected=f"bytes with SHA-256 {release.release_id}",
+            found=f"bytes with SHA-256 {digest.hexdigest()}",
+        )
     partial.chmod(0o444)
     partial.replace(target)
 

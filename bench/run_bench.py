@@ -170,6 +170,7 @@ def instrument() -> None:
 
     timed(flow_module, "discover_release_files", "discover: list files")
     timed(LandingZone, "checksum", "discover: sha256 per file")
+    timed(LandingZone, "receive", "discover: keep in landing zone")
     timed(warehouse, "loaded_release_ids", "discover: loaded ids")
     timed(warehouse, "start_build", "copy published warehouse")
     timed(warehouse, "prepare_schema", "prepare schema")
@@ -726,7 +727,15 @@ def probe_marts(session: Session) -> None:
 # --- reporting ------------------------------------------------------------------------------
 
 STAGE_ORDER = (
-    ("discover", ("discover: list files", "discover: sha256 per file", "discover: loaded ids")),
+    (
+        "discover (+ keep in landing zone)",
+        (
+            "discover: list files",
+            "discover: sha256 per file",
+            "discover: keep in landing zone",
+            "discover: loaded ids",
+        ),
+    ),
     ("copy published warehouse", ("copy published warehouse", "prepare schema")),
     ("stage (parse -> Parquet)", ("stage",)),
     ("validate (GX)", ("validate", "clear GX results")),
@@ -745,6 +754,7 @@ DETAILS = (
     "load: one month and flow",
     "load: duplicate-grain check",
     "discover: sha256 per file",
+    "discover: keep in landing zone",
 )
 
 

@@ -26,11 +26,12 @@ class Settings(BaseSettings):
     expectations_dir: Path = Field(default=PROJECT_DIR / "expectations")
     # DuckDB resources for the build; the defaults suit a 2-core, small-memory machine.
     duckdb_threads: int = 2
-    # 600MB: full builds of the large marts run a few months at a time (models.CHUNK_MONTHS),
+    # 500MB: full builds of the large marts run a few months at a time (models.CHUNK_MONTHS),
     # so a national-scale build (13M core rows) fits; the job's process also holds ~0.75 GB of
-    # Python (Prefect, GX, a validation batch), and the two stay under the 1.5 GB target. The
-    # full marts build took 37 s at 1GB and 700MB, 40 s at 500MB: more buys no speed.
-    duckdb_memory_limit: str = "600MB"
+    # Python (Prefect, GX, a validation batch), and the two stay under the 1.5 GB target (a
+    # national backfill peaked at 1.27 GB; 1.37-1.50 GB at 600MB). The full marts build took
+    # 37 s at 1GB and 700MB, 40 s at 500MB; the whole backfill took the same time.
+    duckdb_memory_limit: str = "500MB"
     # Earlier published warehouses kept under warehouse/versions/ for `customs-etl rollback`.
     keep_versions: int = 5
     # Where every received file is kept under its SHA-256 (default: warehouse/landing_zone/).

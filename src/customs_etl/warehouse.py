@@ -61,7 +61,7 @@ class ReleaseRecord:
 
 
 def connect(
-    path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "600MB"
+    path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "500MB"
 ) -> duckdb.DuckDBPyConnection:
     # Insertion order is not a promise of any table here; keeping it costs memory in big builds.
     config: dict[str, str | bool | int] = {

@@ -288,3 +288,62 @@ def test_the_marts_sql_runs_as_is_without_the_variable(tmp_path: Path) -> None:
             [(built,)] = con.execute(f"select count(*) from {model.name}").fetchall()
             assert rows == built > 0, model.name
     con.close()
+
+
+def test_a_half_being_filled_compares_with_the_same_months_a_year_earlier(
+    tmp_path: Path,
+) -> None:
+    """value_usd_prev_year of a half adds up the months a year before those the partner and
+    flow traded in, as marts.trade_half_year does; a month missing a year earlier leaves it
+    empty. Compared with the whole earlier half, July alone read as a fall of two thirds."""
+    landing, db, work = tmp_path / "landing", tmp_path / "customs.duckdb", tmp_path / "work"
+    export_file(landing / "export/2024-07", "prk.csv", "202407", [("109", "27090000", 10)])
+    export_file(landing / "export/2024-08", "prk.csv", "202408", [("109", "27090000", 20)])
+    july = [("109", "27090000", 13), ("109", "84099999", 5)]
+    export_file(landing / "export/2025-07", "prk.csv", "202507", july)
+    run(db, landing, ["export/2024-07/prk.csv", "export/2024-08/prk.csv"], work)
+    run(db, landing, ["export/2025-07/prk.csv"], work)  # an incremental run: H2 2025 begins
+    assert half_year_rows(db, 2025) == {
+        ("27", 13, 10, 30.0),
+        ("27090000", 13, 10, 30.0),
+        ("84", 5, None, None),  # the partner traded in July 2024, this chapter did not
+        ("84099999", 5, None, None),
+    }
+    assert partner_half_year(db, 2025) == (18, 10)  # marts.trade_half_year agrees
+    assert_same_as_full_rebuild(db)
+
+    # September 2025 has no September 2024 to compare with: the half is not comparable.
+    export_file(landing / "export/2025-09", "prk.csv", "202509", [("109", "27090000", 7)])
+    run(db, landing, ["export/2025-09/prk.csv"], work)
+    assert ("27090000", 20, None, None) in half_year_rows(db, 2025)
+    assert partner_half_year(db, 2025) == (25, None)
+    assert_same_as_full_rebuild(db)
+
+
+def half_year_rows(db: Path, year: int) -> set[tuple]:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        rows = con.execute(
+            "select hs_code, value_usd, value_usd_prev_year, yoy_pct "
+            "from marts.trade_by_commodity_half_year "
+            "where year = ? and half = 'H2' and partner_iso3 = 'PRK' and flow = 'export' "
+            "and hs_level in (2, 8)",
+            [year],
+        ).fetchall()
+        return set(rows)
+    finally:
+        con.close()
+
+
+def partner_half_year(db: Path, year: int) -> tuple:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute(
+            "select value_usd, value_usd_prev_year from marts.trade_half_year "
+            "where year = ? and half = 'H2' and partner_iso3 = 'PRK' and flow = 'export'",
+            [year],
+        ).fetchone()
+        assert row is not None
+        return row
+    finally:
+        con.close()

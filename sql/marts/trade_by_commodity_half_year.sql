@@ -1,5 +1,5 @@
 -- One row per year, half, partner, flow, commodity level and code: the half-year sums of
--- marts.trade_by_commodity_monthly, with the same months a year earlier.
+-- marts.trade_by_commodity_monthly, and the same months a year earlier.
 -- materialized: incremental by half and a year later
 with
 
@@ -22,7 +22,7 @@ keyed as (
     select
         cast(year(period) as integer) as year,
         case when month(period) <= 6 then 'H1' else 'H2' end as half,
-        month(period) as month,
+        period,
         partner_iso3,
         flow,
         hs_level,
@@ -30,6 +30,31 @@ keyed as (
         value_usd,
         release_count
     from monthly
+),
+
+-- The months in which a partner and flow traded: every such month has chapter (2-digit) rows.
+partner_months as (
+    select distinct year, half, period, partner_iso3, flow
+    from keyed
+    where hs_level = 2
+),
+
+-- As in marts.trade_half_year, a half compares with a year earlier only when the partner and
+-- flow traded in each of its months a year earlier too (a half still being filled compares
+-- with those months, not with the whole earlier half).
+comparable as (
+    select
+        this_month.year,
+        this_month.half,
+        this_month.partner_iso3,
+        this_month.flow,
+        bool_and(earlier_month.period is not null) as is_comparable
+    from partner_months as this_month
+    left join partner_months as earlier_month
+        on earlier_month.partner_iso3 = this_month.partner_iso3
+       and earlier_month.flow = this_month.flow
+       and earlier_month.period = cast(this_month.period - interval 1 year as date)
+    group by all
 ),
 
 -- Added up by key only: the names are joined on at the end (one per partner_iso3, and per
@@ -47,21 +72,38 @@ halves as (
         count(*) as months_with_trade,
         sum(release_count) as release_count
     from keyed
+    -- the halves being rebuilt only (null: all), not the year-earlier months read for earlier
+    where getvariable('touched_periods') is null
+       or list_contains(getvariable('touched_periods'), period)
     group by year, half, partner_iso3, flow, hs_level, hs_code
+),
+
+-- Each code's value in the months a year before those its partner and flow traded in, under
+-- the year it is compared in. Only those months are added up, not the whole earlier half.
+earlier as (
+    select
+        keyed.year + 1 as year,
+        keyed.half,
+        keyed.partner_iso3,
+        keyed.flow,
+        keyed.hs_level,
+        keyed.hs_code,
+        sum(keyed.value_usd) as value_usd
+    from keyed
+    semi join partner_months as later_month
+        on later_month.partner_iso3 = keyed.partner_iso3
+       and later_month.flow = keyed.flow
+       and later_month.period = cast(keyed.period + interval 1 year as date)
+    group by all
 ),
 
 compared as (
     select
-        current_half.*,
-        previous_half.value_usd as value_usd_prev_year
-    from halves as current_half
-    left join halves as previous_half
-        on previous_half.year = current_half.year - 1
-       and previous_half.half = current_half.half
-       and previous_half.partner_iso3 = current_half.partner_iso3
-       and previous_half.flow = current_half.flow
-       and previous_half.hs_level = current_half.hs_level
-       and previous_half.hs_code = current_half.hs_code
+        halves.*,
+        case when comparable.is_comparable then earlier.value_usd end as value_usd_prev_year
+    from halves
+    left join comparable using (year, half, partner_iso3, flow)
+    left join earlier using (year, half, partner_iso3, flow, hs_level, hs_code)
 )
 
 select

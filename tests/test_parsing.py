@@ -130,3 +130,27 @@ def test_gzip_export_reads_like_the_plain_one(exports_dir: Path, tmp_path: Path)
     cut.write_bytes(packed.read_bytes()[:40])
     with pytest.raises(ReleaseError, match="gzip file is damaged"):
         parse_detailed_export(cut)
+
+
+def test_a_stray_byte_far_into_a_utf8_file_is_still_an_encoding_error(tmp_path: Path) -> None:
+    # Valid UTF-8 is read without decoding it in Python: Polars must still see every byte.
+    good = '"202501","109","Korea,DPR","6703","Hair—wigs","1","Kilogram","0","-","5",'
+    rows = [ENGLISH_HEADER, *[good] * 5000]
+    body = "\r\n".join(rows).encode("utf-8")
+    path = tmp_path / "stray.csv"
+    path.write_bytes(body + b'\r\n"202501","109","Korea,DPR","6703","Hair\xff","1",,,,"5",\r\n')
+    with pytest.raises(ReleaseError, match="neither UTF-8 nor GB18030"):
+        parse_detailed_export(path)
+    path.write_bytes(b"\xef\xbb\xbf" + body + b'\r\n"202501","109","\xc3",,,,,,,"5",\r\n')
+    with pytest.raises(ReleaseError, match="declares UTF-8"):
+        parse_detailed_export(path)
+
+
+def test_gb18030_rows_under_an_ascii_header_are_read_as_gb18030(tmp_path: Path) -> None:
+    row = '"202501","109","朝鲜","6704","假发","1","千克","0","-","5",'
+    parsed = parse_detailed_export(
+        write(tmp_path, "zh.csv", f"{ENGLISH_HEADER}\r\n{row}\r\n", "gb18030")
+    )
+    assert parsed.encoding == "gb18030"
+    assert parsed.frame["partner_name_source"].to_list() == ["朝鲜"]
+    assert parsed.frame["quantity_unit"].to_list() == ["千克"]

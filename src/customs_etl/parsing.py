@@ -10,6 +10,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,6 +75,9 @@ _MISSING_MARKS = ("", "-", "—", "–")
 _FIRST_DATA_LINE = 2  # line 1 is the header
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20
+# A header line that ends at its first newline for any CSV reader: fields quoted whole or not
+# at all, and a first character that no reader skips (whitespace, a second BOM).
+_PLAIN_HEADER = re.compile(r'(?:"[^"\n]*"|\w[^",\n]*)(?:,(?:"[^"\n]*"|[^",\n]*))*\r?')
 
 
 @dataclass(frozen=True)
@@ -123,11 +127,39 @@ def _read_csv_text(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
         raise ReleaseError(name, "the file is empty", expected="a CSV header and data rows")
     if reason := detect_challenge_or_error(data[:65536], None):
         raise ReleaseError(name, f"this is not a CSV export: {reason}", expected="a CSV export")
-    text, encoding = _decode(data, name)
-    # Polars reads UTF-8 bytes about 3x faster than a Python string.
-    utf8 = data.removeprefix(codecs.BOM_UTF8) if encoding == "utf-8" else text.encode("utf-8")
+    frame, encoding = _read_if_utf8(data), "utf-8"
+    if frame is None:
+        text, encoding = _decode(data, name)
+        # Polars reads UTF-8 bytes about 3x faster than a Python string.
+        utf8 = data.removeprefix(codecs.BOM_UTF8) if encoding == "utf-8" else text.encode("utf-8")
+        frame = _read_csv(utf8, name)
+    return frame.with_row_index("source_row", offset=_FIRST_DATA_LINE), encoding
+
+
+def _read_if_utf8(data: bytes) -> pl.DataFrame | None:
+    """The frame of a file proven UTF-8 without decoding it in Python (1 ms for 1.6 MB), or None.
+
+    Polars checks every byte after the header strictly but decodes the header lossily, so the
+    header is checked here: a plain one-line header, the only kind whose end is certain. None
+    (GB18030, a stray byte, a CSV fault) leaves the verdict and its wording to the strict path.
+    """
+    body = data.removeprefix(codecs.BOM_UTF8)
+    end = body.find(b"\n")
     try:
-        frame = pl.read_csv(io.BytesIO(utf8), infer_schema=False, truncate_ragged_lines=False)
+        header = body[: end if end >= 0 else len(body)].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if _PLAIN_HEADER.fullmatch(header) is None:
+        return None
+    try:
+        return pl.read_csv(io.BytesIO(body), infer_schema=False, truncate_ragged_lines=False)
+    except pl.exceptions.PolarsError:
+        return None
+
+
+def _read_csv(utf8: bytes, name: str) -> pl.DataFrame:
+    try:
+        return pl.read_csv(io.BytesIO(utf8), infer_schema=False, truncate_ragged_lines=False)
     except pl.exceptions.PolarsError as error:
         raise ReleaseError(
             name,
@@ -135,7 +167,6 @@ def _read_csv_text(data: bytes, name: str) -> tuple[pl.DataFrame, str]:
             f"({_first_cause(error)})",
             expected="complete rows of quoted fields",
         ) from error
-    return frame.with_row_index("source_row", offset=_FIRST_DATA_LINE), encoding
 
 
 def _read_bytes(path: Path, name: str, max_bytes: int | None) -> bytes:

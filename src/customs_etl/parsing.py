@@ -182,7 +182,9 @@ def _read_bytes(path: Path, name: str, max_bytes: int | None) -> bytes:
             f"the file is too large: {size:,} bytes, over the limit of {max_bytes:,} bytes",
             limit=max_bytes,
         )
-    with path.open("rb") as handle:
+    # Unbuffered: a buffered handle that holds the magic joins its buffer to the rest of the
+    # file, one more copy of it (0.1-0.2 ms for 1.6 MB).
+    with path.open("rb", buffering=0) as handle:
         if handle.read(len(_GZIP_MAGIC)) != _GZIP_MAGIC:
             handle.seek(0)
             return handle.read()
@@ -190,7 +192,7 @@ def _read_bytes(path: Path, name: str, max_bytes: int | None) -> bytes:
         return _gunzip(handle, name, size, max_bytes)
 
 
-def _gunzip(handle: io.BufferedReader, name: str, size: int, max_bytes: int | None) -> bytes:
+def _gunzip(handle: io.FileIO, name: str, size: int, max_bytes: int | None) -> bytes:
     """Decompress in 1 MiB steps and stop one step past the cap: a bomb is never expanded."""
     chunks: list[bytes] = []
     total = 0

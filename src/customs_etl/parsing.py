@@ -8,10 +8,12 @@ silently: a value that does not parse rejects the whole file with the row and fi
 from __future__ import annotations
 
 import codecs
+import functools
 import gzip
 import io
 import re
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -274,23 +276,33 @@ def _typed(frame: pl.DataFrame, name: str, headers: dict[str, str]) -> pl.DataFr
     """
     names = [c for c in frame.columns if c in (*REQUIRED, "value", *OPTIONAL_TEXT)]
     names += [c for c in _QUANTITIES if c in frame.columns]
-    cleaned = frame.select("source_row", *[pl.col(c).str.strip_chars() for c in names])
-    cleaned = cleaned.with_columns([_null_if_missing(c) for c in names if c not in REQUIRED])
+    strip, mark, cast = _typed_exprs(tuple(names))
+    cleaned = frame.select(strip).with_columns(mark)
+    typed = cleaned.select(cast)
+    if _casts_failed(cleaned, typed):
+        # The rare bad file: the error is found as it always was, from the same frames.
+        _raise_on_failed_casts(cleaned, cleaned.with_columns(**_casts(names)), name, headers)
+    return typed
+
+
+@functools.lru_cache(maxsize=64)
+def _typed_exprs(names: tuple[str, ...]) -> tuple[tuple[pl.Expr, ...], ...]:
+    """`_typed`'s expressions for one set of columns, built once: building them took 0.3 ms a
+    file, more than running them on a small file."""
     casts = _casts(names)
-    typed = cleaned.select(
-        "source_row",
+    strip = (pl.col("source_row"), *[pl.col(c).str.strip_chars() for c in names])
+    mark = tuple(_null_if_missing(c) for c in names if c not in REQUIRED)
+    cast = (
+        pl.col("source_row"),
         *[casts.get(c, pl.col(c)).alias(c) for c in names if c != "period_raw"],
         casts["period"].alias("period"),
         *[pl.lit(None, dtype=pl.String).alias(c) for c in OPTIONAL_TEXT if c not in names],
         *[pl.lit(None, dtype=pl.Float64).alias(c) for c in _QUANTITIES if c not in names],
     )
-    if _casts_failed(cleaned, typed):
-        # The rare bad file: the error is found as it always was, from the same frames.
-        _raise_on_failed_casts(cleaned, cleaned.with_columns(**casts), name, headers)
-    return typed
+    return strip, mark, cast
 
 
-def _casts(names: list[str]) -> dict[str, pl.Expr]:
+def _casts(names: Sequence[str]) -> dict[str, pl.Expr]:
     return {
         "period": pl.col("period_raw").str.strptime(pl.Date, "%Y%m", strict=False),
         "value": _number(pl.col("value")).cast(pl.Int64, strict=False),

@@ -154,3 +154,16 @@ def test_gb18030_rows_under_an_ascii_header_are_read_as_gb18030(tmp_path: Path) 
     assert parsed.encoding == "gb18030"
     assert parsed.frame["partner_name_source"].to_list() == ["朝鲜"]
     assert parsed.frame["quantity_unit"].to_list() == ["千克"]
+
+
+def test_numbers_with_blanks_around_them_parse_as_without(tmp_path: Path) -> None:
+    # Numbers are cast unstripped first; a padded one must still come out as the plain one.
+    padded = '" 202501 ","109","Korea,DPR","6704","Wigs"," 10 ","Kilogram"," - ","-"," 2,000 ",'
+    plain = '"202501","109","Korea,DPR","6704","Wigs","10","Kilogram","-","-","2,000",'
+    frames = [
+        parse_detailed_export(write(tmp_path, f"{n}.csv", f"{ENGLISH_HEADER}\r\n{row}\r\n")).frame
+        for n, row in (("padded", padded), ("plain", plain))
+    ]
+    assert frames[0].equals(frames[1])
+    assert frames[0]["value"].to_list() == [2000]
+    assert frames[0]["supplementary_quantity"].to_list() == [None]

@@ -276,22 +276,41 @@ def _typed(frame: pl.DataFrame, name: str, headers: dict[str, str]) -> pl.DataFr
     """
     names = [c for c in frame.columns if c in (*REQUIRED, "value", *OPTIONAL_TEXT)]
     names += [c for c in _QUANTITIES if c in frame.columns]
-    strip, mark, cast = _typed_exprs(tuple(names))
-    cleaned = frame.select(strip).with_columns(mark)
-    typed = cleaned.select(cast)
+    # Numbers are first cast unstripped (0.3 ms less for 10k rows): Polars' casts refuse a
+    # number with blanks around it, so a padded one fails and all is done again stripped.
+    cleaned, typed = _clean_and_cast(frame, _typed_exprs(tuple(names), strip_numbers=False))
+    if _casts_failed(cleaned, typed):
+        cleaned, typed = _clean_and_cast(frame, _typed_exprs(tuple(names), strip_numbers=True))
     if _casts_failed(cleaned, typed):
         # The rare bad file: the error is found as it always was, from the same frames.
         _raise_on_failed_casts(cleaned, cleaned.with_columns(**_casts(names)), name, headers)
     return typed
 
 
+def _clean_and_cast(
+    frame: pl.DataFrame, exprs: tuple[tuple[pl.Expr, ...], ...]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    strip, mark, cast = exprs
+    cleaned = frame.select(strip).with_columns(mark)
+    return cleaned, cleaned.select(cast)
+
+
 @functools.lru_cache(maxsize=64)
-def _typed_exprs(names: tuple[str, ...]) -> tuple[tuple[pl.Expr, ...], ...]:
+def _typed_exprs(names: tuple[str, ...], *, strip_numbers: bool) -> tuple[tuple[pl.Expr, ...], ...]:
     """`_typed`'s expressions for one set of columns, built once: building them took 0.3 ms a
-    file, more than running them on a small file."""
+    file, more than running them on a small file.
+
+    Without `strip_numbers` the number columns are neither stripped nor, for the value, marked
+    missing: a missing value fails its cast all the same.
+    """
+    numbers = () if strip_numbers else ("period_raw", "value", *_QUANTITIES)
     casts = _casts(names)
-    strip = (pl.col("source_row"), *[pl.col(c).str.strip_chars() for c in names])
-    mark = tuple(_null_if_missing(c) for c in names if c not in REQUIRED)
+    strip = (
+        pl.col("source_row"),
+        *[pl.col(c) if c in numbers else pl.col(c).str.strip_chars() for c in names],
+    )
+    marked = [c for c in names if c not in REQUIRED and not (c == "value" and numbers)]
+    mark = tuple(_null_if_missing(c) for c in marked)
     cast = (
         pl.col("source_row"),
         *[casts.get(c, pl.col(c)).alias(c) for c in names if c != "period_raw"],

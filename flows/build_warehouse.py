@@ -118,24 +118,30 @@ def discover_releases(
     files: list[Path] | None,
     trade_flow: TradeFlow | None,
     landing_zone: Path,
+    workers: int = 1,
 ) -> tuple[list[ReleaseFile], dict[Path, ReleaseError]]:
-    """Checksum every release file and keep it in the landing zone; files whose flow cannot be
-    known are set aside with why."""
+    """Checksum every release file and keep it in the landing zone, `workers` files at a time
+    (hashing and copying release the GIL); files whose flow cannot be known are set aside with
+    why. The releases keep the order of their files."""
     logger = get_run_logger()
     zone = LandingZone(landing_zone)
     paths = files if files is not None else discover_release_files(landing_dir)  # type: ignore[arg-type]
     # The zone may sit inside the drop folder (a warehouse beside its landing): not a drop.
     paths = [p for p in paths if not p.resolve().is_relative_to(landing_zone.resolve())]
-    releases: list[ReleaseFile] = []
-    unusable: dict[Path, ReleaseError] = {}
-    for path in paths:
+
+    def keep(path: Path) -> ReleaseFile | ReleaseError:
         try:
             # Not re-read when unchanged since the zone last hashed it (size, times, inode).
             release = zone.describe(path, landing_dir=landing_dir, flow=trade_flow)
             # Kept under its checksum before anything reads it: processing reads the kept copy.
-            releases.append(zone.receive(release))
+            return zone.receive(release)
         except ReleaseError as error:
-            unusable[path] = error
+            return error
+
+    with ThreadPoolExecutor(workers) as pool:
+        kept = list(zip(paths, pool.map(keep, paths), strict=True))
+    releases = [r for _, r in kept if isinstance(r, ReleaseFile)]
+    unusable = {path: e for path, e in kept if isinstance(e, ReleaseError)}
     logger.info("Found %d release file(s), %d unusable", len(releases), len(unusable))
     return releases, unusable
 
@@ -382,7 +388,7 @@ def build_warehouse(
         landing = None if paths is not None else settings.landing_dir
         with _disk_full_is_explained(settings.warehouse_path):
             releases, unusable = discover_releases(
-                landing, paths, trade_flow, settings.landing_zone
+                landing, paths, trade_flow, settings.landing_zone, settings.stage_workers
             )
         if paths is None:
             releases += fetch_sources(settings)

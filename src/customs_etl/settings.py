@@ -45,8 +45,9 @@ class Settings(BaseSettings):
     # A release file larger than this (a .csv.gz or .xlsx: unpacked) is refused before it is
     # read whole. Query downloads are capped at 10,000 rows, a few MB; this is far above that.
     max_release_bytes: int = Field(default=256 * 1024 * 1024, gt=0)
-    # Release files staged at once: a download of 10,000 rows parses on about one core, so two
-    # at a time keep both cores busy (and hide the orchestration's per-task cost).
+    # Release files worked on at once, when kept in the landing zone (hashed and copied) and
+    # when staged: a download of 10,000 rows parses on about one core, so two at a time keep
+    # both cores busy (and hide the orchestration's per-task cost).
     stage_workers: int = Field(default=2, ge=1)
 
     @property

@@ -297,6 +297,7 @@ class RunResult:
     task_runs: dict[str, tuple[int, float]]  # task name -> (count, seconds) from the server
     process_wall: float = 0.0  # the whole child process: imports, flow, exit
     maxrss: int = 0  # the child's exact peak RSS (getrusage)
+    rss_samples: list[tuple[float, int]] = field(default_factory=list)  # (perf_counter, bytes)
 
 
 @dataclass
@@ -518,6 +519,7 @@ def run_flow(session: Session, name: str, profile: Path | None = None) -> RunRes
         task_runs=task_runs_of(data["flow_run_id"]),
         process_wall=process_wall,
         maxrss=data["maxrss"],
+        rss_samples=[(t, b) for t, b in data["rss_samples"]],
     )
 
 
@@ -528,6 +530,7 @@ def flow_child(name: str, root: Path, result: Path, profile: Path | None) -> Non
     from flows.build_warehouse import build_warehouse
 
     profiler = cProfile.Profile() if profile else None
+    samples, sampling = own_rss_samples()
     started = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -537,6 +540,7 @@ def flow_child(name: str, root: Path, result: Path, profile: Path | None) -> Non
     if profiler:
         profiler.disable()
     flow_wall = time.perf_counter() - started
+    sampling.set()
     if profiler and profile:
         profile.parent.mkdir(parents=True, exist_ok=True)
         profiler.dump_stats(profile)
@@ -557,8 +561,44 @@ def flow_child(name: str, root: Path, result: Path, profile: Path | None) -> Non
             for k, v in TIMINGS.reset().items()
         },
         "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "rss_samples": samples,
     }
     result.write_text(json.dumps(data))
+
+
+RSS_SAMPLE_SECONDS = 0.1
+
+
+def own_rss_samples() -> tuple[list[tuple[float, int]], threading.Event]:
+    """This process's RSS every 0.1 s, with perf_counter times (the clock of the stage spans),
+    until the event is set: which stage the peak falls in."""
+    samples: list[tuple[float, int]] = []
+    stop = threading.Event()
+    page = os.sysconf("SC_PAGE_SIZE")
+
+    def sample() -> None:
+        while not stop.wait(RSS_SAMPLE_SECONDS):
+            with open("/proc/self/statm") as statm:
+                samples.append((time.perf_counter(), int(statm.read().split()[1]) * page))
+
+    threading.Thread(target=sample, daemon=True).start()
+    return samples, stop
+
+
+def peak_rss_by_stage(run: RunResult) -> list[tuple[str, int]]:
+    """The highest RSS sample inside each stage's calls (STAGE_ORDER), and outside them all."""
+    peaks: list[tuple[str, int]] = []
+    inside: set[int] = set()
+    for label, names in STAGE_ORDER:
+        spans = [span for n in names if n in run.stages for span in run.stages[n].spans]
+        hits = [i for i, (t, _) in enumerate(run.rss_samples) if any(a <= t <= b for a, b in spans)]
+        inside.update(hits)
+        if hits:
+            peaks.append((label, max(run.rss_samples[i][1] for i in hits)))
+    rest = [b for i, (_, b) in enumerate(run.rss_samples) if i not in inside]
+    if rest:
+        peaks.append(("outside the stages (Prefect, connection close, ...)", max(rest)))
+    return peaks
 
 
 def task_runs_of(flow_run_id: str) -> dict[str, tuple[int, float]]:
@@ -1046,6 +1086,15 @@ def report(session: Session, rss: dict[str, Any], started_at: dt.datetime) -> tu
         "| getrusage peak of each flow run's process (exact) | "
         + ", ".join(f"{r.name} {r.maxrss / 2**20:,.0f} MB" for r in session.runs)
         + f" | benchmark process {rss['self_maxrss'] / 2**20:,.0f} MB |"
+    )
+    md.append("")
+    md.append(
+        f"Peak RSS of each flow run's process by stage (sampled every {RSS_SAMPLE_SECONDS:g} s): "
+        + "; ".join(
+            f"{r.name}: "
+            + ", ".join(f"{label} {peak / 2**20:,.0f} MB" for label, peak in peak_rss_by_stage(r))
+            for r in session.runs
+        )
     )
     md.append("")
     for note in session.notes:

@@ -44,11 +44,9 @@ RELEASE_ID = "release_id"
 # The release's month on each of its rows, which the suite compares with period row by row.
 RELEASE_PERIOD = "release_period"
 SAMPLE_SIZE = 5
-# Rows per GX run at most: a batch is converted to pandas whole, a Python string per text cell.
-# GX's fixed cost is ~0.15 s a run: a million rows validated in 1.48 s as 250k-row runs, 1.12 s
-# as 500k (peak RSS +300 MB and +500 MB over the frames); a national backfill's peak is in the
-# load, not here.
-MAX_BATCH_ROWS = 500_000
+# Rows per GX run at most: a batch is converted to pandas whole, a Python string per text cell
+# (~400 bytes a row); at ~4 us a row, GX's fixed cost is a tenth of a run of this size.
+MAX_BATCH_ROWS = 250_000
 # COMPLETE gives the index label of every unexpected row (labels are row positions in the
 # stacked frame), which says how many rows of each release failed; the few sample values are
 # then read from the frame. Values and the index query are left out: for a badly failing batch

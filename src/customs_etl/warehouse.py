@@ -281,23 +281,26 @@ def _load_together(con: duckdb.DuckDBPyConnection, group: list[tuple[Path, Relea
     return True
 
 
-_DELIVERED_TWICE = """
+# The latest vintage of every download already loaded for a month and flow, other than the
+# releases being loaded (ranked as core.releases_in_view ranks them): the rows a new release
+# must not repeat.
+_LATEST_LOADED_DOWNLOADS = """
+select release_id, source_name, coalesce(slot_name, source_name) as slot
+from meta.releases
+where status = 'loaded' and kind = 'detailed_export' and flow = $flow and period = $period
+  and not list_contains($ids, release_id)
+qualify row_number() over (
+    partition by coalesce(slot_name, source_name)
+    order by coalesce(published_on, cast(received_at as date)) desc,
+             received_at desc, release_id desc
+) = 1
+"""
+
+_DELIVERED_TWICE = f"""
 with downloads as (
-    -- the latest vintage of every download already loaded for the month and flow ...
-    select release_id, slot
-    from (
-        select release_id, coalesce(slot_name, source_name) as slot, row_number() over (
-            partition by coalesce(slot_name, source_name)
-            order by coalesce(published_on, cast(received_at as date)) desc,
-                     received_at desc, release_id desc
-        ) as vintage_rank
-        from meta.releases
-        where status = 'loaded' and kind = 'detailed_export' and flow = $flow
-          and period = $period and not list_contains($ids, release_id)
-    )
-    where vintage_rank = 1
+    select release_id, slot from ({_LATEST_LOADED_DOWNLOADS})
     union all
-    -- ... and every one being loaded, whatever its vintage
+    -- and every one being loaded, whatever its vintage
     select unnest($ids) as release_id, unnest($slots) as slot
 )
 select 1
@@ -321,20 +324,12 @@ def _grain_delivered_twice(con: duckdb.DuckDBPyConnection, records: list[Release
     return con.execute(_DELIVERED_TWICE, parameters).fetchone() is not None
 
 
-_DUPLICATED_GRAIN = """
+_DUPLICATED_GRAIN = f"""
 with current_others as (
-    -- the latest vintage of every other download (ranked as core.releases_in_view ranks them)
+    -- the latest vintage of every other download of the month and flow
     select release_id, source_name
-    from (
-        select release_id, source_name, slot_name, row_number() over (
-            partition by flow, period, coalesce(slot_name, source_name)
-            order by coalesce(published_on, cast(received_at as date)) desc,
-                     received_at desc, release_id desc
-        ) as vintage_rank
-        from meta.releases
-        where status = 'loaded' and kind = 'detailed_export'
-    )
-    where vintage_rank = 1 and coalesce(slot_name, source_name) <> $slot_name
+    from ({_LATEST_LOADED_DOWNLOADS})
+    where slot <> $slot_name
 )
 select other.source_name, count(*) as rows, min(new.source_row) as first_row
 from core.trade_detailed as new
@@ -358,6 +353,7 @@ limit 1
 def _refuse_duplicated_grain(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> None:
     parameters = {
         "release_id": record.release_id,
+        "ids": [record.release_id],
         "slot_name": record.slot_name or record.source_name,
         "period": record.period,
         "flow": record.flow,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from support import export_file
 from customs_etl import landing
 from customs_etl.errors import ReleaseError
 from customs_etl.landing import LandingZone
-from customs_etl.releases import sha256_file
+from customs_etl.releases import describe_release, sha256_file
 
 # Old enough to be trusted 0.05 s after it was written, so a test need not wait 2 s; every
 # change below comes later than that, hence with a later ctime even on coarse clocks.
@@ -148,3 +149,23 @@ def test_a_file_rewritten_between_its_checksum_and_its_copy_is_refused(tmp_path:
     again = zone.receive(zone.describe(path, landing_dir=drop))
     assert again.release_id == sha256_file(path) != release.release_id
     assert sha256_file(again.path) == again.release_id
+
+
+def test_the_same_bytes_under_two_names_received_at_once_are_kept_whole(tmp_path: Path) -> None:
+    """Discovery receives files two at a time: two names for the same bytes must not write the
+    one object they share at once (a torn or missing copy)."""
+    drop = tmp_path / "landing" / "export" / "2025-03"
+    drop.mkdir(parents=True)
+    body = os.urandom(1 << 20) * 12  # a dozen 1 MiB copy steps each: the writes overlap
+    for round_ in range(6):
+        names = [drop / f"r{round_}-{n}.csv" for n in (1, 2)]
+        for name in names:
+            name.write_bytes(body + str(round_).encode())
+        zone = LandingZone(tmp_path / "zone")
+        releases = [describe_release(n, landing_dir=tmp_path / "landing") for n in names]
+        with ThreadPoolExecutor(2) as pool:
+            kept = list(pool.map(zone.receive, releases))
+        assert kept[0].path == kept[1].path
+        assert sha256_file(kept[0].path) == releases[0].release_id
+        origins = {e.origin for e in zone.entries()}
+        assert {f"export/2025-03/r{round_}-{n}.csv" for n in (1, 2)} <= origins

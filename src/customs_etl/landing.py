@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
@@ -64,6 +65,10 @@ class LandingZone:
         # files, and rereading the manifest for each would be quadratic.
         self._known: set[tuple[str, str]] | None = None
         self._checksums: dict[str, _Hashed] | None = None
+        # One writer per object: discovery receives files two at a time, and two names for
+        # the same bytes share one object (and its temporary name).
+        self._storing: dict[str, threading.Lock] = {}
+        self._storing_guard = threading.Lock()
 
     @property
     def manifest_path(self) -> Path:
@@ -103,8 +108,11 @@ class LandingZone:
         """Keep the file's bytes (once) and a manifest entry (once per name); the release
         returned reads from the stored copy."""
         stored = self.object_path(release.release_id, release.source_name)
-        if not stored.exists():
-            _store(release, stored)
+        with self._storing_guard:
+            storing = self._storing.setdefault(release.release_id, threading.Lock())
+        with storing:
+            if not stored.exists():
+                _store(release, stored)
         key = (release.release_id, release.source_name)
         with self._locked_manifest() as known:
             if key not in known:

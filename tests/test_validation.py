@@ -391,3 +391,24 @@ def test_run_suite_runs_a_stored_suite_by_name(context_dir: Path) -> None:
     assert run_suite(
         "detailed_trade", with_month(canonical(valid_rows())), parameters, context_dir
     ).success
+
+
+def test_a_run_keeps_no_copy_of_the_rows_it_validated(context_dir: Path) -> None:
+    """GX's engine would keep the last batch's pandas frame until the next run: at national
+    scale that is hundreds of MB held through the load."""
+    import gc
+
+    import pandas as pd
+
+    rows = [row | {"source_row": 1000 + n} for n, row in enumerate(valid_rows() * 3)]
+    rows = [row | {"hs_code": f"{n:04d}"} for n, row in enumerate(rows)]
+
+    assert validate(canonical(rows), context_dir).success
+
+    gc.collect()
+    left = [
+        frame
+        for frame in gc.get_objects()
+        if isinstance(frame, pd.DataFrame) and "source_row" in frame and len(frame) == len(rows)
+    ]
+    assert left == []

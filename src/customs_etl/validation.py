@@ -199,11 +199,14 @@ def run_suite_batch(
     data = _to_pandas(parts, columns)
     gx_parameters = _gx_parameters(parameters)
     with _RUN_LOCK:
-        result = definition.run(
-            batch_parameters={"dataframe": data},
-            expectation_parameters=gx_parameters,
-            result_format=_RESULT_FORMAT,
-        )
+        try:
+            result = definition.run(
+                batch_parameters={"dataframe": data},
+                expectation_parameters=gx_parameters,
+                result_format=_RESULT_FORMAT,
+            )
+        finally:
+            _forget_batch(definition)
     starts = [0, *itertools.accumulate(part.height for part in parts)]
     fills = [{**gx_parameters, **values} for values in part_values or [{} for _ in parts]]
     per_part: list[list[ExpectationFailure]] = [[] for _ in parts]
@@ -288,6 +291,15 @@ def _load(context_dir: Path, name: str = SUITE) -> tuple[ValidationDefinition, t
     """The stored validation definition and the columns its suite reads, once per process."""
     definition = _context(context_dir).validation_definitions.get(name)
     return definition, _suite_columns(definition.suite)
+
+
+def _forget_batch(definition: ValidationDefinition) -> None:
+    """GX's execution engine keeps the last batch it validated, the whole pandas frame, until
+    the next run replaces it: through the load and the marts after the last run, and as a
+    second frame during the next. Let it go when the run is done."""
+    engine = definition.batch_definition.data_asset.datasource.get_execution_engine()
+    engine.batch_manager.reset_batch_cache()
+    engine.batch_manager.batch_data_cache.clear()
 
 
 def _suite_columns(suite: ExpectationSuite) -> tuple[str, ...]:

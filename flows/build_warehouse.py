@@ -454,6 +454,11 @@ def _load_and_publish(
     summary: RunSummary,
     started: dt.datetime,
 ) -> None:
+    clear_validation_results(settings.expectations_dir)
+    # Great Expectations takes seconds of CPU to import: done while the published warehouse is
+    # copied (the kernel's work) and Polars parses (outside the GIL).
+    warming = threading.Thread(target=warm_up_validation, args=(settings,), daemon=True)
+    warming.start()
     build = warehouse.start_build(settings.warehouse_path)
     con = _connect(build, settings)
     warehouse.prepare_schema(con, settings.sql_dir)
@@ -467,10 +472,6 @@ def _load_and_publish(
             release_id, error.file, path, "extract", quarantine.from_release_error(error)
         )
         quarantine_release(build, record, report, settings)
-    clear_validation_results(settings.expectations_dir)
-    # Great Expectations takes seconds to import: done while Polars parses (outside the GIL).
-    warming = threading.Thread(target=warm_up_validation, args=(settings,), daemon=True)
-    warming.start()
     detailed = [r for r in new if r.kind == "detailed_export"]
     progress.current().start(len(new), "releases: stage")
     parsed = _stage_detailed(detailed, build, settings, summary)

@@ -44,9 +44,9 @@ RELEASE_ID = "release_id"
 # The release's month on each of its rows, which the suite compares with period row by row.
 RELEASE_PERIOD = "release_period"
 SAMPLE_SIZE = 5
-# Rows per GX run at most: a batch is converted to pandas whole, a Python string per text cell
-# (~400 bytes a row); at ~4 us a row, GX's fixed cost is a tenth of a run of this size.
-MAX_BATCH_ROWS = 250_000
+# Rows per GX run at most: a batch is converted to pandas whole and GX adds its masks (~0.7 KB a
+# row at peak); GX plans for ~0.1-0.15 s a run whatever the rows, a quarter of a run this size.
+MAX_BATCH_ROWS = 500_000
 # COMPLETE gives the index label of every unexpected row (labels are row positions in the
 # stacked frame), which says how many rows of each release failed; the few sample values are
 # then read from the frame. Values and the index query are left out: for a badly failing batch

@@ -18,7 +18,7 @@ from loopback import ServerState
 from support import export_file
 
 from customs_etl.fetch import FetchRejectedError, RetryableFetchError
-from customs_etl.landing import LandingZone
+from customs_etl.landing import CHECKSUMS, LandingZone
 from flows.build_warehouse import build_warehouse
 
 TABLE_PATH = "/Statics/prelim_202603_usd.html"
@@ -50,10 +50,13 @@ def digest(path: Path) -> str:
 
 
 def landing_state(zone: Path) -> dict[str, str]:
+    """What the landing zone holds: its objects and manifest. Not the cache of dropped files'
+    checksums: a file younger than 2 s is hashed again rather than remembered, so whether a
+    run adds its entry depends on how soon after the file was written the run came."""
     return {
         p.relative_to(zone).as_posix(): digest(p)
         for p in sorted(zone.rglob("*"))
-        if p.is_file() and not p.name.startswith(".")
+        if p.is_file() and not p.name.startswith(".") and p.name != CHECKSUMS
     }
 
 

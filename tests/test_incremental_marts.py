@@ -20,8 +20,8 @@ from flows.build_warehouse import RejectedReleasesError, build_warehouse
 
 INCREMENTAL = (
     "core.trade_detailed_totals",
-    "marts.trade_by_commodity_monthly",
-    "marts.trade_by_commodity_half_year",
+    "core.commodity_monthly",
+    "core.commodity_half_year",
     "marts.trade_under_measures_monthly",
     "marts.trade_under_measures_share_half_year",
 )
@@ -209,7 +209,7 @@ def test_a_changed_model_or_seed_rebuilds_in_full(tmp_path: Path, changed: str) 
     shutil.copytree(SEEDS_DIR, seeds_dir)
     run(db, landing, first_run(landing), work, sql_dir, seeds_dir)
     if changed == "model":
-        model = sql_dir / "marts/trade_by_commodity_monthly.sql"
+        model = sql_dir / "core/commodity_monthly.sql"
         old = "cast(rolled_up.value_usd as bigint)"
         model.write_text(model.read_text().replace(old, f"2 * {old}"))
     else:
@@ -219,15 +219,15 @@ def test_a_changed_model_or_seed_rebuilds_in_full(tmp_path: Path, changed: str) 
     run(db, landing, ["export/2025-04/prk.csv"], work, sql_dir, seeds_dir)
 
     builds = last_builds(db)
-    assert builds["marts.trade_by_commodity_monthly"] == "full"
-    assert builds["marts.trade_by_commodity_half_year"] == "full"  # it reads the changed mart
+    assert builds["core.commodity_monthly"] == "full"
+    assert builds["core.commodity_half_year"] == "full"  # it reads the changed model
     if changed == "model":  # the under-measures marts read neither the model nor partners.csv
         assert builds["marts.trade_under_measures_monthly"] == "units"
     assert_same_as_full_rebuild(db, sql_dir=sql_dir, seeds_dir=seeds_dir)
 
 
 @pytest.mark.parametrize(
-    "table", ["trade_by_commodity_monthly", "trade_detailed_totals", "trade_under_measures_monthly"]
+    "table", ["commodity_monthly", "trade_detailed_totals", "trade_under_measures_monthly"]
 )
 def test_the_months_filter_reaches_the_scan_of_core(tmp_path: Path, table: str) -> None:
     """EXPLAIN ANALYZE: rebuilding one month reads that month's rows of core.trade_detailed
@@ -347,3 +347,29 @@ def partner_half_year(db: Path, year: int) -> tuple:
         return row
     finally:
         con.close()
+
+
+def test_a_mart_an_earlier_version_stored_as_a_table_becomes_its_view(tmp_path: Path) -> None:
+    """The commodity marts were tables until they became views over core: a warehouse built
+    before is converted by its next run, whatever it held."""
+    landing, db, work = tmp_path / "landing", tmp_path / "customs.duckdb", tmp_path / "work"
+    run(db, landing, first_run(landing), work)
+    con = duckdb.connect(str(db))
+    con.execute("drop view marts.trade_by_commodity_monthly")
+    con.execute("create table marts.trade_by_commodity_monthly as select 1 as stale")
+    con.close()
+
+    export_file(landing / "export/2025-04", "prk.csv", "202504", [("109", "27090000", 5)])
+    run(db, landing, ["export/2025-04/prk.csv"], work)
+
+    con = duckdb.connect(str(db), read_only=True)
+    kinds = con.execute(
+        "select table_name, table_type from information_schema.tables "
+        "where table_schema = 'marts' and table_name like 'trade_by_commodity%' order by 1"
+    ).fetchall()
+    con.close()
+    assert kinds == [
+        ("trade_by_commodity_half_year", "VIEW"),
+        ("trade_by_commodity_monthly", "VIEW"),
+    ]
+    assert_same_as_full_rebuild(db)

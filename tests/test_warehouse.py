@@ -10,7 +10,7 @@ import duckdb
 import pytest
 from support import PROJECT_DIR, SEEDS_DIR, SQL_DIR, export_file, load
 
-from customs_etl import docs, pipeline, warehouse
+from customs_etl import docs, models, pipeline, warehouse
 from customs_etl.errors import ReleaseError
 from customs_etl.releases import describe_release
 
@@ -243,6 +243,7 @@ def test_built_marts_match_their_documentation(tmp_path: Path, landing: Path) ->
     build = tmp_path / "w.duckdb"
     load(build, landing, [path], tmp_path / "staging")
     con = duckdb.connect(str(build), read_only=True)
+    kinds = {m.name: m.materialization for m in models.discover_models(SQL_DIR)}
     for spec in docs.mart_specs(SQL_DIR):
         schema, table = spec["name"].split(".")
         actual = con.execute(
@@ -257,7 +258,8 @@ def test_built_marts_match_their_documentation(tmp_path: Path, landing: Path) ->
             "and table_name = ?",
             [schema, table],
         ).fetchone()
-        assert kind == ("BASE TABLE",), spec["name"]
+        assert kind == ({"table": "BASE TABLE", "view": "VIEW"}[kinds[spec["name"]]],)
+        assert spec["materialized"] == kinds[spec["name"]], spec["name"]
     con.close()
     readme = PROJECT_DIR / "warehouse" / "README.md"
     assert docs.readme_reference(readme) == docs.render_reference(SQL_DIR).strip(), (

@@ -1,5 +1,6 @@
 -- One row per year, half, partner, flow, commodity level and code: the half-year sums of
--- marts.trade_by_commodity_monthly, and the same months a year earlier.
+-- core.commodity_monthly, and the same months a year earlier. The figures of
+-- marts.trade_by_commodity_half_year (a view adding the names), by code only.
 -- materialized: incremental by half and a year later
 with
 
@@ -7,7 +8,7 @@ with
 -- materialized CTE a half's ~10M national rows were held (and spilled) at a 500MB budget, which
 -- took 2x the time of scanning the mart again.
 monthly as not materialized (
-    select * from marts.trade_by_commodity_monthly
+    select * from core.commodity_monthly
     -- the halves being rebuilt (null: all) and the same halves a year earlier, for
     -- value_usd_prev_year
     where getvariable('touched_periods') is null
@@ -60,9 +61,6 @@ comparable as (
     group by all
 ),
 
--- Added up by key only: the names are joined on at the end (one per partner_iso3, and per
--- hs_code and hs_level, in the seeds, as in the monthly mart); carried through the sums and
--- the year-earlier join they took most of the memory, more than 1 GB at national scale.
 halves as (
     select
         year,
@@ -115,14 +113,12 @@ compared as (
 )
 
 select
-    compared.year,
-    compared.half,
-    compared.partner_iso3,
-    partners.partner_name_en as partner_name,
-    compared.flow,
-    compared.hs_level,
-    compared.hs_code,
-    commodities.description_en as hs_description,
+    year,
+    half,
+    partner_iso3,
+    flow,
+    hs_level,
+    hs_code,
     cast(value_usd as bigint) as value_usd,
     cast(value_usd_prev_year as bigint) as value_usd_prev_year,
     case
@@ -132,7 +128,3 @@ select
     cast(months_with_trade as integer) as months_with_trade,
     cast(release_count as integer) as release_count
 from compared
-inner join staging.stg_partners as partners using (partner_iso3)
-left join staging.stg_commodities as commodities
-    on commodities.hs_code = compared.hs_code
-   and commodities.hs_level = compared.hs_level

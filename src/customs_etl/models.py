@@ -2,8 +2,9 @@
 
 `sql/<schema>/<table>.sql` builds `<schema>.<table>`. A file that starts with `create` is DDL for
 a table the job loads incrementally (run once, idempotently); any other file is a `select` that
-is materialised the way its layer says. Models run in dependency order, found from the
-`schema.table` names each file mentions.
+is materialised as its header line says (`-- materialized: table` or `-- materialized: view`),
+else as its layer says. Models run in dependency order, found from the `schema.table` names
+each file mentions.
 
 A model whose rows of a month (or half-year) depend only on the core rows of that unit says so
 in a header line, `-- materialized: incremental by month` (rows keyed by `period`) or
@@ -33,12 +34,14 @@ import duckdb
 
 LAYERS = ("meta", "staging", "core", "marts")
 # How each layer's select models are stored: core stays cheap and always current; what BI
-# tools read (marts, and meta's freshness) is a table.
+# tools read (marts, and meta's freshness) is a table, unless a mart is only names looked up
+# on an incremental core table (a view then: the big tables are not written twice).
 MATERIALIZATION = {"meta": "table", "staging": "table", "core": "view", "marts": "table"}
 _COMMENT = re.compile(r"--[^\n]*")
 _INCREMENTAL = re.compile(
     r"^-- materialized: incremental by (month|half)( and a year later)?[ \t]*$", re.MULTILINE
 )
+_MATERIALIZED_AS = re.compile(r"^-- materialized: (table|view)[ \t]*$", re.MULTILINE)
 # Months per statement of a chunked full build: at national scale (~1M core rows a month) three
 # months of the commodity marts fit a 1 GB DuckDB budget; the whole history does not.
 CHUNK_MONTHS = 3
@@ -112,8 +115,13 @@ class Model:
     @property
     def materialization(self) -> str:
         """`table` or `view`: an incremental model is a table whatever its layer (a core
-        aggregate kept per month, say), the others as their layer says."""
-        return "table" if self.incremental else MATERIALIZATION[self.schema]
+        aggregate kept per month, say); a model saying `-- materialized: table` or `view` is
+        that; the others are as their layer says."""
+        if self.incremental:
+            return "table"
+        if match := _MATERIALIZED_AS.search(self.sql):
+            return match[1]
+        return MATERIALIZATION[self.schema]
 
 
 def discover_models(sql_dir: Path) -> list[Model]:
@@ -245,6 +253,7 @@ def build(
             _record(con, registry, model, checksum, None)
         else:
             _set_touched(con, None)
+            _drop_if_other_kind(con, model)
             con.execute(f"create or replace {model.materialization} {model.name} as\n{body}")
             _record(con, registry, model, checksum, None)
         built.append(model.name)
@@ -267,6 +276,7 @@ def _build_in_chunks(
     """A full build, chunk by chunk: the empty table (its columns typed by the model), then each
     chunk's units inserted as a run that touched them would insert them."""
     _set_touched(con, [])
+    _drop_if_other_kind(con, model)
     con.execute(f"create or replace table {model.name} as\nselect * from (\n{body}\n) limit 0")
     for months in chunks:
         _set_touched(con, months)
@@ -312,6 +322,19 @@ def _current(
         and registry.get(model.name) == checksum
         and _table_exists(con, model.schema, model.table)
     )
+
+
+def _drop_if_other_kind(con: duckdb.DuckDBPyConnection, model: Model) -> None:
+    """`create or replace` cannot turn a table into a view or back: a warehouse built before a
+    model changed kind drops the old object first (in the build's transaction, like the rest)."""
+    found = con.execute(
+        "select table_type from information_schema.tables where table_schema = ? "
+        "and table_name = ?",
+        [model.schema, model.table],
+    ).fetchone()
+    kind = {"BASE TABLE": "table", "VIEW": "view"}.get(found[0]) if found else None
+    if kind and kind != model.materialization:
+        con.execute(f"drop {kind} {model.name}")
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:

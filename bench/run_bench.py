@@ -29,6 +29,7 @@ import argparse
 import contextlib
 import cProfile
 import datetime as dt
+import itertools
 import json
 import os
 import platform
@@ -298,6 +299,7 @@ class RunResult:
     process_wall: float = 0.0  # the whole child process: imports, flow, exit
     maxrss: int = 0  # the child's exact peak RSS (getrusage)
     rss_samples: list[tuple[float, int]] = field(default_factory=list)  # (perf_counter, bytes)
+    cpu_samples: list[tuple[float, float]] = field(default_factory=list)  # (perf_counter, cpu s)
 
 
 @dataclass
@@ -520,6 +522,7 @@ def run_flow(session: Session, name: str, profile: Path | None = None) -> RunRes
         process_wall=process_wall,
         maxrss=data["maxrss"],
         rss_samples=[(t, b) for t, b in data["rss_samples"]],
+        cpu_samples=[(t, c) for t, c in data["cpu_samples"]],
     )
 
 
@@ -530,7 +533,7 @@ def flow_child(name: str, root: Path, result: Path, profile: Path | None) -> Non
     from flows.build_warehouse import build_warehouse
 
     profiler = cProfile.Profile() if profile else None
-    samples, sampling = own_rss_samples()
+    samples, cpu_samples, sampling = own_rss_samples()
     started = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -562,6 +565,7 @@ def flow_child(name: str, root: Path, result: Path, profile: Path | None) -> Non
         },
         "maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
         "rss_samples": samples,
+        "cpu_samples": cpu_samples,
     }
     result.write_text(json.dumps(data))
 
@@ -569,20 +573,47 @@ def flow_child(name: str, root: Path, result: Path, profile: Path | None) -> Non
 RSS_SAMPLE_SECONDS = 0.1
 
 
-def own_rss_samples() -> tuple[list[tuple[float, int]], threading.Event]:
-    """This process's RSS every 0.1 s, with perf_counter times (the clock of the stage spans),
-    until the event is set: which stage the peak falls in."""
+# (perf_counter, RSS bytes), (perf_counter, CPU seconds), and the event that stops sampling
+Sampling = tuple[list[tuple[float, int]], list[tuple[float, float]], threading.Event]
+
+
+def own_rss_samples() -> Sampling:
+    """This process's RSS and CPU time (all threads, user + system) every 0.1 s, with
+    perf_counter times (the clock of the stage spans), until the event is set: which stage the
+    peak falls in, and how many cores each stage kept busy."""
     samples: list[tuple[float, int]] = []
+    cpu: list[tuple[float, float]] = []
     stop = threading.Event()
     page = os.sysconf("SC_PAGE_SIZE")
 
     def sample() -> None:
         while not stop.wait(RSS_SAMPLE_SECONDS):
             with open("/proc/self/statm") as statm:
-                samples.append((time.perf_counter(), int(statm.read().split()[1]) * page))
+                now = time.perf_counter()
+                samples.append((now, int(statm.read().split()[1]) * page))
+            times = os.times()
+            cpu.append((now, times.user + times.system))
 
     threading.Thread(target=sample, daemon=True).start()
-    return samples, stop
+    return samples, cpu, stop
+
+
+def cores_busy_by_stage(run: RunResult) -> list[tuple[str, float]]:
+    """CPU seconds over wall seconds inside each stage's calls (2 = both cores busy): a stage
+    near 1 leaves a core idle, which work overlapped with it could use."""
+    busy: list[tuple[str, float]] = []
+    pairs = list(itertools.pairwise(run.cpu_samples))
+    for label, names in STAGE_ORDER:
+        spans = [span for n in names if n in run.stages for span in run.stages[n].spans]
+        inside = [
+            (t1 - t0, c1 - c0)
+            for (t0, c0), (t1, c1) in pairs
+            if any(a <= (t0 + t1) / 2 <= b for a, b in spans)
+        ]
+        wall = sum(w for w, _ in inside)
+        if wall >= 0.5:  # a few samples say little
+            busy.append((label, sum(c for _, c in inside) / wall))
+    return busy
 
 
 def peak_rss_by_stage(run: RunResult) -> list[tuple[str, int]]:
@@ -1093,6 +1124,16 @@ def report(session: Session, rss: dict[str, Any], started_at: dt.datetime) -> tu
         + "; ".join(
             f"{r.name}: "
             + ", ".join(f"{label} {peak / 2**20:,.0f} MB" for label, peak in peak_rss_by_stage(r))
+            for r in session.runs
+        )
+    )
+    md.append("")
+    md.append(
+        "Cores kept busy by each stage (CPU time of the flow run's process over wall time, "
+        f"sampled every {RSS_SAMPLE_SECONDS:g} s; {os.cpu_count()} cores): "
+        + "; ".join(
+            f"{r.name}: "
+            + ", ".join(f"{label} {cores:.1f}" for label, cores in cores_busy_by_stage(r))
             for r in session.runs
         )
     )

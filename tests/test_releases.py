@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -86,3 +87,29 @@ def test_a_release_error_survives_being_kept_as_a_task_result() -> None:
         assert vars(again) == vars(error)
         assert str(again) == str(error) == error.message()
     assert pickle.loads(pickle.dumps(errors[1])).limit == 1024
+
+
+def test_the_same_bytes_under_two_names_staged_at_once_are_staged_whole(tmp_path: Path) -> None:
+    """Files are staged several at a time: two names for the same bytes are one release, one
+    staged file, which the two must not write through the same temporary name."""
+    import polars as pl
+    from support import SEEDS_DIR
+
+    from customs_etl import pipeline
+
+    lines = [("109", f"{code:08d}", code + 1) for code in range(1, 20_000)]
+    for round_ in range(8):
+        folder = tmp_path / "landing" / "export" / "2025-03"
+        names = [export_file(folder, f"r{round_}-{n}.csv", "202503", lines) for n in (1, 2)]
+        releases = [describe_release(p, landing_dir=tmp_path / "landing") for p in names]
+        assert releases[0].release_id == releases[1].release_id
+        with ThreadPoolExecutor(2) as pool:
+            staged = list(
+                pool.map(
+                    lambda r: pipeline.stage_release(r, tmp_path / "staging", SEEDS_DIR),
+                    releases,
+                )
+            )
+        assert staged[0].path == staged[1].path
+        assert pl.read_parquet(staged[0].path).height == len(lines)
+        assert list((tmp_path / "staging").glob("*partial*")) == []

@@ -4,6 +4,8 @@ the tests and the benchmark alike."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import threading
 from collections.abc import Hashable
 from dataclasses import dataclass
 from pathlib import Path
@@ -140,10 +142,12 @@ def _refuse_if_larger(release: ReleaseFile, max_bytes: int | None) -> None:
 
 
 def _write_staged(frame: pl.DataFrame, staging_dir: Path, release: ReleaseFile) -> Path:
-    """Write whole, then rename: a staged file is complete or absent."""
+    """Write whole, then rename: a staged file is complete or absent. The temporary name is
+    the writer's own: files are staged several at a time, and two names for the same bytes
+    are one release with one staged file."""
     target = staged_path(staging_dir, release)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
+    partial = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.partial")
     frame.write_parquet(partial)
     partial.replace(target)
     return target

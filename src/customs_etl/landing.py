@@ -65,7 +65,7 @@ class LandingZone:
         # files, and rereading the manifest for each would be quadratic.
         self._known: set[tuple[str, str]] | None = None
         self._checksums: dict[str, _Hashed] | None = None
-        # One writer per object: discovery receives files two at a time, and two names for
+        # One writer per object: discovery receives files several at a time, and two names for
         # the same bytes share one object (and its temporary name).
         self._storing: dict[str, threading.Lock] = {}
         self._storing_guard = threading.Lock()

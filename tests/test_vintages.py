@@ -158,6 +158,12 @@ def test_as_of_shows_what_was_known_on_a_past_date(tmp_path: Path) -> None:
         tmp_path / "w",
     )
     values = "select value_usd from marts.trade_monthly where flow = 'export'"
+    # The commodity marts too: their figures are kept in core (core.commodity_monthly, ...).
+    by_commodity = (
+        "select hs_level, value_usd from marts.trade_by_commodity_monthly where flow = 'export' "
+        "union all select hs_level, value_usd from marts.trade_by_commodity_half_year "
+        "where flow = 'export' order by all"
+    )
     may = warehouse.build_as_of(db, dt.date(2025, 5, 1), SQL_DIR, SEEDS_DIR)
     july = warehouse.build_as_of(db, dt.date(2025, 7, 1), SQL_DIR, SEEDS_DIR)
     april = warehouse.build_as_of(db, dt.date(2025, 4, 1), SQL_DIR, SEEDS_DIR)
@@ -167,6 +173,9 @@ def test_as_of_shows_what_was_known_on_a_past_date(tmp_path: Path) -> None:
         [(1_250,)],
         [],
     )
+    assert query(may, by_commodity) == [(2, 1_000), (2, 1_000), (4, 1_000), (4, 1_000)]
+    assert query(july, by_commodity) == [(2, 1_250), (2, 1_250), (4, 1_250), (4, 1_250)]
+    assert query(april, by_commodity) == []
     assert query(db, values) == [(1_250,)]  # the published warehouse is untouched
 
 
@@ -252,3 +261,27 @@ def test_the_same_name_for_another_month_is_another_download(tmp_path: Path) -> 
     assert query(
         db, "select period, value_usd from marts.trade_monthly where flow = 'export' order by 1"
     ) == [(dt.date(2025, 3, 1), 100), (dt.date(2025, 4, 1), 200)]
+
+
+def test_as_of_works_on_a_warehouse_published_before_the_commodity_figures_moved_to_core(
+    tmp_path: Path,
+) -> None:
+    """Until its next run, a warehouse published by an earlier version has the commodity marts
+    as tables and no core.commodity_monthly: an as-of copy of it builds them all the same."""
+    landing = tmp_path / "landing"
+    name = "prk.published-2025-03-20.csv"
+    export_file(landing / "export" / "2025-03", name, "202503", [("109", "6704", 1_000)])
+    db = tmp_path / "customs.duckdb"
+    load_all(db, landing, [f"export/2025-03/{name}"], tmp_path / "w")
+    con = duckdb.connect(str(db))
+    for grain in ("monthly", "half_year"):
+        con.execute(f"drop view marts.trade_by_commodity_{grain}")
+        con.execute(f"create table marts.trade_by_commodity_{grain} as select 1 as stale")
+        con.execute(f"drop table core.commodity_{grain}")
+    con.close()
+
+    april = warehouse.build_as_of(db, dt.date(2025, 4, 1), SQL_DIR, SEEDS_DIR)
+
+    assert sorted(
+        query(april, "select hs_code, value_usd from marts.trade_by_commodity_monthly")
+    ) == [("67", 1_000), ("6704", 1_000)]

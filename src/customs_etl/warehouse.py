@@ -484,7 +484,8 @@ def build_as_of(
 ) -> Path:
     """A copy of the published warehouse whose marts use only the releases known by `as_of`
     (published by then, or received by then where the publication date is unknown). The
-    published file is only read; core keeps every vintage, so nothing needs reloading."""
+    published file is only read; core keeps every vintage, so nothing needs reloading, but
+    core's aggregates of the current figures (`core.commodity_monthly`, ...) are rebuilt."""
     target = target or as_of_path(published, as_of)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_name(f".{target.name}.partial")
@@ -493,7 +494,7 @@ def build_as_of(
     con = connect(partial)
     try:
         con.execute("set variable as_of = ?", [as_of])
-        build_models(con, sql_dir, seeds_dir, layers=("marts", "meta"))
+        build_models(con, sql_dir, seeds_dir, layers=("core", "marts", "meta"))
         # These marts are not the marts of this file's core: nothing may build on them by unit.
         models.forget_builds(con)
         con.execute("checkpoint")

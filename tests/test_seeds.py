@@ -16,6 +16,7 @@ import pytest
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SEEDS = PROJECT_DIR / "seeds"
+SQL_DIR = PROJECT_DIR / "sql"
 CURATION = PROJECT_DIR / "scripts" / "seed_curation"
 
 COLUMNS = {
@@ -293,3 +294,38 @@ def test_a_seed_is_read_again_once_its_file_changes(tmp_path: Path) -> None:
     replacement.write_text("partner_code,partner_iso3\n102,BHR\n", encoding="utf-8")
     replacement.replace(path)
     assert seeds.partners(tmp_path)["partner_iso3"].to_list() == ["BHR"]
+
+
+@pytest.mark.parametrize(
+    ("name", "duplicate", "message"),
+    [
+        ("commodities", "6704,", "seeds/commodities.csv: hs_code 6704 (4 digits) is listed twice"),
+        ("partners", "109,", "seeds/partners.csv: partner_code 109 is listed twice"),
+        ("partners", "502,", "seeds/partners.csv: partner_iso3 USA is listed twice"),
+    ],
+)
+def test_a_code_listed_twice_fails_the_build_before_anything_is_published(
+    tmp_path: Path, name: str, duplicate: str, message: str
+) -> None:
+    """The commodity marts look names up by code as they are read: a code twice would make
+    them fail (or repeat rows) in the published warehouse, so the build refuses it."""
+    import shutil
+
+    import duckdb
+
+    from customs_etl import warehouse
+
+    seeds_dir = tmp_path / "seeds"
+    shutil.copytree(SEEDS, seeds_dir)
+    path = seeds_dir / f"{name}.csv"
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    [line] = [line for line in lines if line.startswith(duplicate)]
+    if "partner_iso3" in message:  # another partner code with USA's ISO code
+        line = "999" + line[len("502") :]
+    path.write_text("".join([*lines, line]), encoding="utf-8")
+    con = warehouse.connect(tmp_path / "w.duckdb")
+    warehouse.prepare_schema(con, SQL_DIR)
+
+    with pytest.raises(duckdb.InvalidInputException, match=re.escape(message)):
+        warehouse.build_models(con, SQL_DIR, seeds_dir)
+    con.close()

@@ -33,9 +33,10 @@ from typing import Literal
 import duckdb
 
 LAYERS = ("meta", "staging", "core", "marts")
-# How each layer's select models are stored: core stays cheap and always current; what BI
-# tools read (marts, and meta's freshness) is a table, unless a mart is only names looked up
-# on an incremental core table (a view then: the big tables are not written twice).
+# How each layer's select models are stored: core's are views, cheap and always current (its
+# incremental aggregates are tables, as every incremental model is); what BI tools read (marts,
+# and meta's freshness) is a table, unless a mart is only names looked up on such an aggregate
+# (a view then: the big tables are not written twice).
 MATERIALIZATION = {"meta": "table", "staging": "table", "core": "view", "marts": "table"}
 _COMMENT = re.compile(r"--[^\n]*")
 _INCREMENTAL = re.compile(

@@ -148,7 +148,11 @@ def _write_staged(frame: pl.DataFrame, staging_dir: Path, release: ReleaseFile) 
     target = staged_path(staging_dir, release)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.partial")
-    frame.write_parquet(partial)
+    try:
+        frame.write_parquet(partial)
+    except BaseException:
+        partial.unlink(missing_ok=True)  # no other run would reuse this name to clear it
+        raise
     partial.replace(target)
     return target
 

@@ -598,13 +598,18 @@ def own_rss_samples() -> Sampling:
     return samples, cpu, stop
 
 
+def stage_spans(run: RunResult, names: tuple[str, ...]) -> list[tuple[float, float]]:
+    """(start, end) of every call of the named stages, on the clock of the samples."""
+    return [span for n in names if n in run.stages for span in run.stages[n].spans]
+
+
 def cores_busy_by_stage(run: RunResult) -> list[tuple[str, float]]:
     """CPU seconds over wall seconds inside each stage's calls (2 = both cores busy): a stage
     near 1 leaves a core idle, which work overlapped with it could use."""
     busy: list[tuple[str, float]] = []
     pairs = list(itertools.pairwise(run.cpu_samples))
     for label, names in STAGE_ORDER:
-        spans = [span for n in names if n in run.stages for span in run.stages[n].spans]
+        spans = stage_spans(run, names)
         inside = [
             (t1 - t0, c1 - c0)
             for (t0, c0), (t1, c1) in pairs
@@ -621,7 +626,7 @@ def peak_rss_by_stage(run: RunResult) -> list[tuple[str, int]]:
     peaks: list[tuple[str, int]] = []
     inside: set[int] = set()
     for label, names in STAGE_ORDER:
-        spans = [span for n in names if n in run.stages for span in run.stages[n].spans]
+        spans = stage_spans(run, names)
         hits = [i for i, (t, _) in enumerate(run.rss_samples) if any(a <= t <= b for a, b in spans)]
         inside.update(hits)
         if hits:
@@ -986,6 +991,14 @@ def git_revision() -> str:
     return f"commit {head}" + (" with uncommitted changes" if dirty else "")
 
 
+def by_run(session: Session, figures: Callable[[RunResult], list[tuple[str, str]]]) -> str:
+    """'backfill: stage a, stage b; incremental: ...' for a figure of each stage of each run."""
+    return "; ".join(
+        f"{r.name}: " + ", ".join(f"{label} {shown}" for label, shown in figures(r))
+        for r in session.runs
+    )
+
+
 def report(session: Session, rss: dict[str, Any], started_at: dt.datetime) -> tuple[str, str]:
     """(the text and Markdown report, the final ratio line)."""
     backfill, incremental, nochange = session.runs
@@ -1121,21 +1134,13 @@ def report(session: Session, rss: dict[str, Any], started_at: dt.datetime) -> tu
     md.append("")
     md.append(
         f"Peak RSS of each flow run's process by stage (sampled every {RSS_SAMPLE_SECONDS:g} s): "
-        + "; ".join(
-            f"{r.name}: "
-            + ", ".join(f"{label} {peak / 2**20:,.0f} MB" for label, peak in peak_rss_by_stage(r))
-            for r in session.runs
-        )
+        + by_run(session, lambda r: [(n, f"{b / 2**20:,.0f} MB") for n, b in peak_rss_by_stage(r)])
     )
     md.append("")
     md.append(
         "Cores kept busy by each stage (CPU time of the flow run's process over wall time, "
         f"sampled every {RSS_SAMPLE_SECONDS:g} s; {os.cpu_count()} cores): "
-        + "; ".join(
-            f"{r.name}: "
-            + ", ".join(f"{label} {cores:.1f}" for label, cores in cores_busy_by_stage(r))
-            for r in session.runs
-        )
+        + by_run(session, lambda r: [(n, f"{c:.1f}") for n, c in cores_busy_by_stage(r)])
     )
     md.append("")
     for note in session.notes:

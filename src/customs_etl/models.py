@@ -328,23 +328,23 @@ def _current(
 def _drop_if_other_kind(con: duckdb.DuckDBPyConnection, model: Model) -> None:
     """`create or replace` cannot turn a table into a view or back: a warehouse built before a
     model changed kind drops the old object first (in the build's transaction, like the rest)."""
-    found = con.execute(
-        "select table_type from information_schema.tables where table_schema = ? "
-        "and table_name = ?",
-        [model.schema, model.table],
-    ).fetchone()
-    kind = {"BASE TABLE": "table", "VIEW": "view"}.get(found[0]) if found else None
+    kind = _existing_kind(con, model.schema, model.table)
     if kind and kind != model.materialization:
         con.execute(f"drop {kind} {model.name}")
 
 
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+def _existing_kind(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
+    """`table`, `view`, or None when there is no such object."""
     found = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = ? and table_name = ? and table_type = 'BASE TABLE'",
+        "select table_type from information_schema.tables where table_schema = ? "
+        "and table_name = ?",
         [schema, table],
     ).fetchone()
-    return bool(found and found[0])
+    return {"BASE TABLE": "table", "VIEW": "view"}.get(found[0]) if found else None
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return _existing_kind(con, schema, table) == "table"
 
 
 def _record(

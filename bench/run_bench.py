@@ -166,8 +166,10 @@ def timed(
 def instrument() -> None:
     """Timing wrappers around the plain functions the flow's tasks call."""
     import flows.build_warehouse as flow_module
-    from customs_etl import pipeline, validation, warehouse
-    from customs_etl.landing import LandingZone
+    from customs_etl.extract.landing_zone import LandingZone
+    from customs_etl.load import warehouse
+    from customs_etl.transform import parse
+    from customs_etl.validate import expectations
 
     timed(flow_module, "discover_release_files", "discover: list files")
     timed(LandingZone, "checksum", "discover: sha256 per file")
@@ -175,20 +177,20 @@ def instrument() -> None:
     timed(warehouse, "loaded_release_ids", "discover: loaded ids")
     timed(warehouse, "start_build", "copy published warehouse")
     timed(warehouse, "prepare_schema", "prepare schema")
-    timed(validation, "clear_results", "clear GX results")
-    timed(pipeline, "stage_release", "stage", lambda r, *a, **k: r.row_count)
-    timed(pipeline, "parse_detailed_export", "stage: parse", lambda r, *a, **k: r.frame.height)
-    timed(pipeline, "to_canonical", "stage: canonical", lambda r, *a, **k: r.height)
-    timed(pipeline.seeds, "partners", "stage+validate: read partners seed")
+    timed(expectations, "clear_results", "clear GX results")
+    timed(parse, "stage_release", "stage", lambda r, *a, **k: r.row_count)
+    timed(parse, "parse_detailed_export", "stage: parse", lambda r, *a, **k: r.frame.height)
+    timed(parse, "to_canonical", "stage: canonical", lambda r, *a, **k: r.height)
+    timed(parse.seeds, "partners", "stage+validate: read partners seed")
     timed(
-        pipeline,
+        parse,
         "validate_staged_batch",
         "validate",
         lambda r, b, *a, **k: sum(s.row_count for s in b),
     )
-    timed(pipeline, "read_staged", "validate: read parquet", lambda r, *a, **k: r.height)
-    timed(validation, "_to_pandas", "validate: to pandas", lambda r, *a, **k: len(r))
-    timed(validation, "_context", "validate: GX import + context (once)")
+    timed(parse, "read_staged", "validate: read parquet", lambda r, *a, **k: r.height)
+    timed(expectations, "_to_pandas", "validate: to pandas", lambda r, *a, **k: len(r))
+    timed(expectations, "_context", "validate: GX import + context (once)")
     timed(
         warehouse,
         "load_releases",
@@ -202,7 +204,7 @@ def instrument() -> None:
         lambda r, con, group, *a, **k: sum(record.row_count or 0 for _, record in group),
     )
     timed(warehouse, "_grain_delivered_twice", "load: duplicate-grain check")
-    timed(validation, "build_data_docs", "GX data docs")
+    timed(expectations, "build_data_docs", "GX data docs")
     timed(warehouse, "build_models", "marts")
     timed(warehouse, "publish", "publish")
     timed(flow_module, "publish_run_artifacts", "artifacts")
@@ -734,7 +736,7 @@ def measure_cold_starts(session: Session) -> None:
 
 
 def run_bi(session: Session) -> None:
-    from customs_etl import warehouse
+    from customs_etl.load import warehouse
 
     queries = {
         f"examples/{p.name}": p.read_text(encoding="utf-8")
@@ -763,7 +765,7 @@ def probe_marts(session: Session) -> None:
     show which model the marts stage spends its time on."""
     import duckdb
 
-    from customs_etl import models, warehouse
+    from customs_etl.load import models, warehouse
     from customs_etl.settings import get_settings
 
     settings = get_settings()

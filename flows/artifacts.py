@@ -18,7 +18,7 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_logger, get_run_logger
 
-from customs_etl import warehouse
+from customs_etl.load import warehouse
 
 if TYPE_CHECKING:
     from flows.build_warehouse import RunSummary

@@ -21,16 +21,20 @@ from prefect import Task, flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
 
-from customs_etl import fetch, pipeline, progress, quarantine, warehouse
+from customs_etl import progress
 from customs_etl.errors import ReleaseError
-from customs_etl.landing import LandingZone
-from customs_etl.releases import (
+from customs_etl.extract import fetch
+from customs_etl.extract.landing_zone import LandingZone
+from customs_etl.extract.releases import (
     ReleaseFile,
     TradeFlow,
     discover_release_files,
     sha256_file,
 )
+from customs_etl.load import warehouse
 from customs_etl.settings import Settings, get_settings
+from customs_etl.transform import parse
+from customs_etl.validate import quarantine
 from flows.artifacts import publish_run_artifacts
 
 
@@ -102,14 +106,14 @@ def _connect(build: Path, settings: Settings) -> duckdb.DuckDBPyConnection:
 def _release_cache_key(_: TaskRunContext, parameters: dict[str, object]) -> str:
     release = parameters["release"]
     assert isinstance(release, ReleaseFile)
-    return f"stage-{release.release_id}-v{pipeline.STAGING_VERSION}"
+    return f"stage-{release.release_id}-v{parse.STAGING_VERSION}"
 
 
 def _releases_cache_key(_: TaskRunContext, parameters: dict[str, object]) -> str:
     releases = parameters["releases"]
     assert isinstance(releases, list)
     checksums = hashlib.sha256("".join(r.release_id for r in releases).encode()).hexdigest()
-    return f"stage-many-{checksums}-v{pipeline.STAGING_VERSION}"
+    return f"stage-many-{checksums}-v{parse.STAGING_VERSION}"
 
 
 @task(name="discover-releases", cache_policy=NO_CACHE)
@@ -195,8 +199,8 @@ def fetch_sources(settings: Settings) -> list[ReleaseFile]:
 
 
 @task(name="stage-release", cache_key_fn=_release_cache_key, persist_result=True)
-def stage_release(release: ReleaseFile, settings: Settings) -> pipeline.StagedRelease:
-    staged = pipeline.stage_release(
+def stage_release(release: ReleaseFile, settings: Settings) -> parse.StagedRelease:
+    staged = parse.stage_release(
         release, settings.staging_dir, settings.seeds_dir, settings.max_release_bytes
     )
     _log_staged(staged, get_run_logger())
@@ -206,14 +210,14 @@ def stage_release(release: ReleaseFile, settings: Settings) -> pipeline.StagedRe
 @task(name="stage-releases", cache_key_fn=_releases_cache_key, persist_result=True)
 def stage_releases(
     releases: list[ReleaseFile], settings: Settings
-) -> list[pipeline.StagedRelease | ReleaseError]:
+) -> list[parse.StagedRelease | ReleaseError]:
     """Many files, `stage_workers` at a time (Polars parses outside the GIL): per file, the
     staged release or why it cannot be staged (the flow quarantines it; the others go on)."""
     logger = get_run_logger()  # the pool's threads do not carry the task run's context
 
-    def stage_one(release: ReleaseFile) -> pipeline.StagedRelease | ReleaseError:
+    def stage_one(release: ReleaseFile) -> parse.StagedRelease | ReleaseError:
         try:
-            staged = pipeline.stage_release(
+            staged = parse.stage_release(
                 release, settings.staging_dir, settings.seeds_dir, settings.max_release_bytes
             )
         except ReleaseError as error:
@@ -225,7 +229,7 @@ def stage_releases(
         return list(pool.map(stage_one, releases))
 
 
-def _log_staged(staged: pipeline.StagedRelease, logger: logging.LoggerAdapter) -> None:
+def _log_staged(staged: parse.StagedRelease, logger: logging.LoggerAdapter) -> None:
     release = staged.release
     shape = f"HS{staged.hs_level}" if staged.hs_level else f"{staged.months_covered} month(s)"
     logger.info(
@@ -243,7 +247,7 @@ def _log_staged(staged: pipeline.StagedRelease, logger: logging.LoggerAdapter) -
 
 @task(name="validate-preliminary-table", cache_policy=NO_CACHE)
 def validate_preliminary_table(
-    staged: pipeline.StagedRelease, settings: Settings, build: Path
+    staged: parse.StagedRelease, settings: Settings, build: Path
 ) -> list[quarantine.Finding]:
     """Nothing when the table passes; otherwise what a person needs to fix it. It is checked
     against the neighbouring months already in the build."""
@@ -253,7 +257,7 @@ def validate_preliminary_table(
         neighbours = warehouse.headline_neighbours(con, period, staged.currency)
     finally:
         con.close()
-    outcome = pipeline.validate_preliminary_staged(staged, settings.expectations_dir, neighbours)
+    outcome = parse.validate_preliminary_staged(staged, settings.expectations_dir, neighbours)
     for warning in outcome.warnings:
         get_run_logger().warning("%s: %s", staged.release.source_name, warning.message())
     return [] if outcome.success else quarantine.from_validation(outcome)
@@ -261,11 +265,11 @@ def validate_preliminary_table(
 
 @task(name="validate-releases", cache_policy=NO_CACHE)
 def validate_releases(
-    batch: list[pipeline.StagedRelease], settings: Settings
+    batch: list[parse.StagedRelease], settings: Settings
 ) -> dict[str, list[quarantine.Finding]]:
     """Detailed exports, many in one GX run. Per release id: nothing when it passed;
     otherwise what a person needs to fix it."""
-    outcomes = pipeline.validate_staged_batch(batch, settings.seeds_dir, settings.expectations_dir)
+    outcomes = parse.validate_staged_batch(batch, settings.seeds_dir, settings.expectations_dir)
     return {
         release_id: [] if outcome.success else quarantine.from_validation(outcome)
         for release_id, outcome in outcomes.items()
@@ -276,7 +280,7 @@ def validate_releases(
 def cross_check_preliminary(build: Path, settings: Settings) -> list[str]:
     """Detailed totals against the preliminary tables (marts.preliminary_cross_check): each
     disagreement is a warning with both figures; nothing is refused or averaged."""
-    from customs_etl.validation import validate_cross_check
+    from customs_etl.validate.expectations import validate_cross_check
 
     con = warehouse.connect(build, read_only=True)
     try:
@@ -286,7 +290,7 @@ def cross_check_preliminary(build: Path, settings: Settings) -> list[str]:
     if frame.is_empty():
         return []
     validate_cross_check(frame, settings.expectations_dir)  # for the Data Docs
-    warnings = pipeline.cross_check_warnings(frame)
+    warnings = parse.cross_check_warnings(frame)
     for warning in warnings:
         get_run_logger().warning("Cross-check: %s", warning)
     return warnings
@@ -294,7 +298,7 @@ def cross_check_preliminary(build: Path, settings: Settings) -> list[str]:
 
 @task(name="build-data-docs", cache_policy=NO_CACHE)
 def build_data_docs(settings: Settings) -> Path:
-    from customs_etl.validation import build_data_docs as build
+    from customs_etl.validate.expectations import build_data_docs as build
 
     index = build(settings.expectations_dir)
     get_run_logger().info("Data Docs of this run's validations: %s", index.as_uri())
@@ -303,7 +307,7 @@ def build_data_docs(settings: Settings) -> Path:
 
 @task(name="load-releases", cache_policy=NO_CACHE)
 def load_releases(
-    batch: list[pipeline.StagedRelease], build: Path, settings: Settings
+    batch: list[parse.StagedRelease], build: Path, settings: Settings
 ) -> dict[str, int | ReleaseError]:
     """A month and flow's detailed exports in one transaction, other releases one by one, over
     one connection: rows loaded, or why not."""
@@ -436,13 +440,13 @@ def _within(
 
 
 def warm_up_validation(settings: Settings) -> None:
-    from customs_etl.validation import warm_up
+    from customs_etl.validate.expectations import warm_up
 
     warm_up(settings.expectations_dir)
 
 
 def clear_validation_results(expectations_dir: Path) -> None:
-    from customs_etl.validation import clear_results
+    from customs_etl.validate.expectations import clear_results
 
     clear_results(expectations_dir)
 
@@ -465,9 +469,7 @@ def _load_and_publish(
     con.close()
     for path, error in unusable.items():
         release_id = sha256_file(path)
-        record = pipeline.rejected_record(
-            release_id, error.file, path.stat().st_size, error.message()
-        )
+        record = parse.rejected_record(release_id, error.file, path.stat().st_size, error.message())
         report = quarantine.new_report(
             release_id, error.file, path, "extract", quarantine.from_release_error(error)
         )
@@ -490,7 +492,7 @@ def _load_and_publish(
 
 
 def _load(
-    passed: list[pipeline.StagedRelease], build: Path, settings: Settings, summary: RunSummary
+    passed: list[parse.StagedRelease], build: Path, settings: Settings, summary: RunSummary
 ) -> None:
     outcomes = load_releases(passed, build, settings)
     for staged in passed:
@@ -517,7 +519,7 @@ def _load_preliminary_tables(
             findings = quarantine.from_release_error(error)
             _reject(build, release, "transform", findings, settings, summary)
         progress.current().advance(release.source_name)
-    for staged in sorted(staged_tables, key=pipeline.vintage_order):
+    for staged in sorted(staged_tables, key=parse.vintage_order):
         findings = validate_preliminary_table(staged, settings, build)
         if findings:
             _reject(build, staged.release, "validate", findings, settings, summary)
@@ -532,12 +534,12 @@ FILES_PER_STAGE_TASK = 50
 
 def _stage_detailed(
     releases: list[ReleaseFile], build: Path, settings: Settings, summary: RunSummary
-) -> list[pipeline.StagedRelease]:
+) -> list[parse.StagedRelease]:
     """The staged releases in their order; the files that cannot be staged are quarantined."""
-    staged: list[pipeline.StagedRelease] = []
+    staged: list[parse.StagedRelease] = []
     for start in range(0, len(releases), FILES_PER_STAGE_TASK):
         chunk = releases[start : start + FILES_PER_STAGE_TASK]
-        cached = all(pipeline.staged_path(settings.staging_dir, r).exists() for r in chunk)
+        cached = all(parse.staged_path(settings.staging_dir, r).exists() for r in chunk)
         outcomes = stage_releases.with_options(refresh_cache=not cached)(chunk, settings)
         for release, outcome in zip(chunk, outcomes, strict=True):
             if isinstance(outcome, ReleaseError):
@@ -550,13 +552,13 @@ def _stage_detailed(
 
 
 def _validate(
-    staged: list[pipeline.StagedRelease], build: Path, settings: Settings, summary: RunSummary
-) -> list[pipeline.StagedRelease]:
+    staged: list[parse.StagedRelease], build: Path, settings: Settings, summary: RunSummary
+) -> list[parse.StagedRelease]:
     """The releases that passed, in their order (which decides who delivered a row first);
     the others are quarantined. One task run (and one GX run) per HS level and currency, up
     to validation.MAX_BATCH_ROWS rows."""
     failed: set[str] = set()
-    for batch in pipeline.validation_batches(staged):
+    for batch in parse.validation_batches(staged):
         findings = validate_releases(batch, settings)
         for one in batch:
             if found := findings[one.release.release_id]:
@@ -565,10 +567,10 @@ def _validate(
     return [s for s in staged if s.release.release_id not in failed]
 
 
-def _stage(release: ReleaseFile, settings: Settings) -> pipeline.StagedRelease:
+def _stage(release: ReleaseFile, settings: Settings) -> parse.StagedRelease:
     """Staged from the cache when its Parquet file is still there, else staged again."""
     return stage_release.with_options(
-        refresh_cache=not pipeline.staged_path(settings.staging_dir, release).exists()
+        refresh_cache=not parse.staged_path(settings.staging_dir, release).exists()
     )(release, settings)
 
 
@@ -581,7 +583,7 @@ def _reject(
     summary: RunSummary,
 ) -> None:
     why = "; ".join(f.message for f in findings)
-    record = pipeline.rejected_record(
+    record = parse.rejected_record(
         release.release_id,
         release.source_name,
         release.size_bytes,

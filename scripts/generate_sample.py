@@ -26,7 +26,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 from pathlib import Path
 
-from customs_etl.preliminary import parse_preliminary_table
+from customs_etl.transform.preliminary_tables import parse_preliminary_table
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SEED = "customs-etl-sample-v1"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from customs_etl import pipeline, warehouse
-from customs_etl.releases import describe_release
+from customs_etl.extract.releases import describe_release
+from customs_etl.load import warehouse
+from customs_etl.transform import parse
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = PROJECT_DIR / "tests" / "fixtures"
@@ -37,7 +38,7 @@ def load(build: Path, landing: Path, paths: list[Path], staging: Path) -> None:
     con = warehouse.connect(build)
     warehouse.prepare_schema(con, SQL_DIR)
     releases = [describe_release(path, landing_dir=landing) for path in paths]
-    staged = [pipeline.stage_release(release, staging, SEEDS_DIR) for release in releases]
+    staged = [parse.stage_release(release, staging, SEEDS_DIR) for release in releases]
     warehouse.load_releases(con, [(s.path, s.record()) for s in staged])
     warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
     con.close()

@@ -9,8 +9,8 @@ import pytest
 from support import export_file, load
 from typer.testing import CliRunner
 
-from customs_etl import warehouse
 from customs_etl.cli import app
+from customs_etl.load import warehouse
 
 runner = CliRunner()
 

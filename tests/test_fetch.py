@@ -10,7 +10,7 @@ import httpx
 import pytest
 from loopback import ETAG, LAST_MODIFIED, TABLE, ServerState
 
-from customs_etl.fetch import (
+from customs_etl.extract.fetch import (
     USER_AGENT,
     CacheValidators,
     FetchRejectedError,
@@ -24,7 +24,7 @@ from customs_etl.fetch import (
     make_client,
     retry_condition,
 )
-from customs_etl.preliminary import parse_preliminary_table
+from customs_etl.transform.preliminary_tables import parse_preliminary_table
 
 TIMEOUT = 2.0
 

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 from support import PROJECT_DIR, SEEDS_DIR
 
-from customs_etl.parsing import parse_detailed_export
+from customs_etl.transform.exports import parse_detailed_export
 
 ROWS_PER_MONTH = 2_000  # per flow
 CAP = 60  # rows per file: small, so that partners split by regime and regimes by chapter

@@ -13,9 +13,10 @@ import duckdb
 import pytest
 from support import FIXTURES, SEEDS_DIR, SQL_DIR, export_file
 
-from customs_etl import models, pipeline, warehouse
 from customs_etl.errors import ReleaseError
-from customs_etl.releases import describe_release
+from customs_etl.extract.releases import describe_release
+from customs_etl.load import models, warehouse
+from customs_etl.transform import parse
 from flows.build_warehouse import RejectedReleasesError, build_warehouse
 
 INCREMENTAL = (
@@ -55,10 +56,10 @@ def _load(
 ) -> bool:
     release = describe_release(landing / name, landing_dir=landing)
     try:
-        staged = pipeline.stage_release(release, work / "staging", seeds)
+        staged = parse.stage_release(release, work / "staging", seeds)
         warehouse.load_release(con, staged.path, staged.record())
     except ReleaseError as error:
-        record = pipeline.rejected_record(
+        record = parse.rejected_record(
             release.release_id, name, release.size_bytes, error.message(), release.flow
         )
         warehouse.record_release(con, record)

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from support import export_file
 
-from customs_etl import landing
 from customs_etl.errors import ReleaseError
-from customs_etl.landing import LandingZone
-from customs_etl.releases import describe_release, sha256_file
+from customs_etl.extract import landing_zone
+from customs_etl.extract.landing_zone import LandingZone
+from customs_etl.extract.releases import describe_release, sha256_file
 
 # Old enough to be trusted 0.05 s after it was written, so a test need not wait 2 s; every
 # change below comes later than that, hence with a later ctime even on coarse clocks.
@@ -30,8 +30,8 @@ def hashed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
         calls.append(path)
         return sha256_file(path)
 
-    monkeypatch.setattr(landing, "sha256_file", counting)
-    monkeypatch.setattr(landing, "_RACY_NS", _TEST_RACY_NS)
+    monkeypatch.setattr(landing_zone, "sha256_file", counting)
+    monkeypatch.setattr(landing_zone, "_RACY_NS", _TEST_RACY_NS)
     return calls
 
 
@@ -97,7 +97,7 @@ def test_a_file_written_just_now_is_not_remembered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hashed: list[Path]
 ) -> None:
     """It could change again within the same timestamp tick, its stat unchanged."""
-    monkeypatch.setattr(landing, "_RACY_NS", 3_600 * 10**9)
+    monkeypatch.setattr(landing_zone, "_RACY_NS", 3_600 * 10**9)
     landing_dir, path = _drop(tmp_path)
     _run(tmp_path, landing_dir, path)
     _run(tmp_path, landing_dir, path)
@@ -107,7 +107,7 @@ def test_a_file_written_just_now_is_not_remembered(
 def test_a_damaged_cache_only_costs_a_rehash(tmp_path: Path, hashed: list[Path]) -> None:
     landing_dir, path = _drop(tmp_path)
     first = _run(tmp_path, landing_dir, path)
-    cache = tmp_path / "zone" / landing.CHECKSUMS
+    cache = tmp_path / "zone" / landing_zone.CHECKSUMS
     cache.write_text('{"path": "x", "sha256"\nnot json\n[1]\n' + cache.read_text()[:-10])
     assert _run(tmp_path, landing_dir, path) == first
     assert len(hashed) == 2
@@ -125,7 +125,7 @@ def test_receiving_bytes_already_kept_copies_nothing(
     def no_copy(source: Path, target: Path) -> None:
         raise AssertionError(f"{source} copied again to {target}")
 
-    monkeypatch.setattr(landing, "_store", no_copy)
+    monkeypatch.setattr(landing_zone, "_store", no_copy)
     for name in (path, copy, path):
         again = LandingZone(tmp_path / "zone")
         assert again.receive(again.describe(name, landing_dir=landing_dir)).path == kept.path

@@ -11,8 +11,8 @@ import duckdb
 import pytest
 from support import PROJECT_DIR, SAMPLE_LANDING, export_file, load
 
-from customs_etl import warehouse
-from customs_etl.report import HalfYear, sanctions_section
+from customs_etl.load import warehouse
+from customs_etl.report.text import HalfYear, sanctions_section
 
 MEASURES = PROJECT_DIR / "seeds" / "unsc_measures.csv"
 REFERENCE_VERIFIED = {"yes", "partly", "no"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from customs_etl.errors import ReleaseError
-from customs_etl.parsing import parse_detailed_export
+from customs_etl.transform.exports import parse_detailed_export
 
 ENGLISH_HEADER = (
     '"Date of data","Trading partner code","Trading partner","Commodity code","Commodity",'

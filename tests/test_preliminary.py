@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from customs_etl.errors import ReleaseError
-from customs_etl.preliminary import (
+from customs_etl.transform.preliminary_tables import (
     SCHEMA,
     detect_challenge_or_error,
     looks_like_challenge_or_error,

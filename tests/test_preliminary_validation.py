@@ -9,9 +9,10 @@ import polars as pl
 import pytest
 from support import FIXTURES, PROJECT_DIR, SEEDS_DIR
 
-from customs_etl import seeds, transform
-from customs_etl.preliminary import parse_preliminary_table
-from customs_etl.validation import ValidationOutcome, validate_preliminary_table
+from customs_etl import seeds
+from customs_etl.transform import canonical
+from customs_etl.transform.preliminary_tables import parse_preliminary_table
+from customs_etl.validate.expectations import ValidationOutcome, validate_preliminary_table
 
 EXPECTATIONS = PROJECT_DIR / "expectations"
 MARCH = dt.date(2026, 3, 1)
@@ -19,20 +20,20 @@ MARCH = dt.date(2026, 3, 1)
 
 def headline(name: str = "prelim_202603_usd.html") -> pl.DataFrame:
     table = parse_preliminary_table((FIXTURES / "preliminary" / name).read_bytes(), name)
-    return transform.to_headline(
+    return canonical.to_headline(
         table.frame, "r1", seeds.partners(SEEDS_DIR), seeds.preliminary_labels(SEEDS_DIR)
     )
 
 
 def validate(frame: pl.DataFrame, neighbours: pl.DataFrame | None = None) -> ValidationOutcome:
     neighbours = (
-        neighbours if neighbours is not None else pl.DataFrame(schema=transform.NEIGHBOUR_SCHEMA)
+        neighbours if neighbours is not None else pl.DataFrame(schema=canonical.NEIGHBOUR_SCHEMA)
     )
     return validate_preliminary_table(
-        transform.preliminary_checks(frame, neighbours),
+        canonical.preliminary_checks(frame, neighbours),
         release_period=MARCH,
         currency="USD",
-        rounding=transform.TABLE_ROUNDING["USD"],
+        rounding=canonical.TABLE_ROUNDING["USD"],
         context_dir=EXPECTATIONS,
     )
 
@@ -65,7 +66,7 @@ def test_an_unknown_partner_label_is_refused() -> None:
         .then(pl.lit("Atlantis"))
         .otherwise("partner_label")
     )
-    frame = transform.to_headline(
+    frame = canonical.to_headline(
         frame.drop("release_id", "period_start", "label_kind", "partner_code"),
         "r1",
         seeds.partners(SEEDS_DIR),
@@ -84,7 +85,7 @@ def test_january_to_month_may_not_fall_against_either_neighbour() -> None:
             # February above March's 101,230.4; April below it.
             "value_ytd": [110_000_000_000, 100_000_000_000],
         },
-        schema=transform.NEIGHBOUR_SCHEMA,
+        schema=canonical.NEIGHBOUR_SCHEMA,
     )
     outcome = validate(headline(), neighbours)
     assert sorted(f.column for f in outcome.refusals) == [
@@ -117,10 +118,10 @@ def test_january_february_and_2018_layouts_pass(name: str) -> None:
     frame = headline(name)
     period = frame["period"][0]
     outcome = validate_preliminary_table(
-        transform.preliminary_checks(frame, pl.DataFrame(schema=transform.NEIGHBOUR_SCHEMA)),
+        canonical.preliminary_checks(frame, pl.DataFrame(schema=canonical.NEIGHBOUR_SCHEMA)),
         release_period=period,
         currency="USD",
-        rounding=transform.TABLE_ROUNDING["USD"],
+        rounding=canonical.TABLE_ROUNDING["USD"],
         context_dir=EXPECTATIONS,
     )
     assert outcome.success and not outcome.failures

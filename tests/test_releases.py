@@ -11,7 +11,7 @@ import pytest
 from support import export_file
 
 from customs_etl.errors import ReleaseError, ReleaseTooLargeError, UnknownFlowError
-from customs_etl.releases import describe_release, discover_release_files
+from customs_etl.extract.releases import describe_release, discover_release_files
 
 
 def test_discovery_finds_release_files_in_a_stable_order(tmp_path: Path) -> None:
@@ -95,7 +95,7 @@ def test_the_same_bytes_under_two_names_staged_at_once_are_staged_whole(tmp_path
     import polars as pl
     from support import SEEDS_DIR
 
-    from customs_etl import pipeline
+    from customs_etl.transform import parse
 
     lines = [("109", f"{code:08d}", code + 1) for code in range(1, 20_000)]
     for round_ in range(8):
@@ -106,7 +106,7 @@ def test_the_same_bytes_under_two_names_staged_at_once_are_staged_whole(tmp_path
         with ThreadPoolExecutor(2) as pool:
             staged = list(
                 pool.map(
-                    lambda r: pipeline.stage_release(r, tmp_path / "staging", SEEDS_DIR),
+                    lambda r: parse.stage_release(r, tmp_path / "staging", SEEDS_DIR),
                     releases,
                 )
             )

@@ -14,15 +14,15 @@ from PIL import Image
 from support import export_file, load
 from typer.testing import CliRunner
 
-from customs_etl import warehouse
 from customs_etl.cli import app
-from customs_etl.report import HalfYear
-from customs_etl.report_html import (
+from customs_etl.load import warehouse
+from customs_etl.report.html import (
     FLOW_COLOURS,
     YEAR_COLOURS,
     ReportFiles,
     write_html_report,
 )
+from customs_etl.report.text import HalfYear
 
 CHROMIUM = Path("/usr/bin/chromium")
 INSTALL_CHROMIUM = "apt-get update && apt-get install -y chromium"

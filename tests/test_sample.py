@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from customs_etl.preliminary import parse_preliminary_table
+from customs_etl.transform.preliminary_tables import parse_preliminary_table
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_DIR / "data" / "sample"

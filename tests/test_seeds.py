@@ -313,7 +313,7 @@ def test_a_code_listed_twice_fails_the_build_before_anything_is_published(
 
     import duckdb
 
-    from customs_etl import warehouse
+    from customs_etl.load import warehouse
 
     seeds_dir = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds_dir)

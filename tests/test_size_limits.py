@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from customs_etl.errors import ReleaseError, ReleaseTooLargeError
-from customs_etl.parsing import parse_detailed_export
 from customs_etl.settings import Settings
+from customs_etl.transform.exports import parse_detailed_export
 
 MiB = 1 << 20
 
@@ -84,7 +84,7 @@ _MEASURE = textwrap.dedent(
     import gzip, json, resource, sys
     from pathlib import Path
     from customs_etl.errors import ReleaseTooLargeError
-    from customs_etl.parsing import parse_detailed_export
+    from customs_etl.transform.exports import parse_detailed_export
 
     def peak() -> int:
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

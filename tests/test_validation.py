@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 from support import PROJECT_DIR
 
-from customs_etl.transform import CANONICAL_SCHEMA
-from customs_etl.validation import (
+from customs_etl.transform.canonical import CANONICAL_SCHEMA
+from customs_etl.validate.expectations import (
     ExpectationFailure,
     ReleaseFrame,
     ValidationOutcome,

@@ -15,9 +15,10 @@ import polars as pl
 import pytest
 from support import FIXTURES, SEEDS_DIR, SQL_DIR, export_file
 
-from customs_etl import pipeline, warehouse
-from customs_etl.landing import LandingZone
-from customs_etl.releases import describe_release, published_on_in, slot_name
+from customs_etl.extract.landing_zone import LandingZone
+from customs_etl.extract.releases import describe_release, published_on_in, slot_name
+from customs_etl.load import warehouse
+from customs_etl.transform import parse
 
 PRELIMINARY = FIXTURES / "preliminary"
 
@@ -29,7 +30,7 @@ def load_all(db: Path, landing: Path, names: list[str], work: Path) -> None:
     warehouse.prepare_schema(con, SQL_DIR)
     for name in names:
         release = zone.receive(describe_release(landing / name, landing_dir=landing))
-        staged = pipeline.stage_release(release, work / "staging", SEEDS_DIR)
+        staged = parse.stage_release(release, work / "staging", SEEDS_DIR)
         warehouse.load_release(con, staged.path, staged.record())
     warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
     con.close()
@@ -221,7 +222,7 @@ def test_detailed_data_wins_over_the_table_and_disagreements_are_reported(
     assert export_row["within_tolerance"] is True  # 0.29% <= 0.5%
     assert checks.filter(pl.col("flow") == "import")["within_tolerance"].to_list() == [False]
     con = duckdb.connect(str(db), read_only=True)
-    warnings = pipeline.cross_check_warnings(
+    warnings = parse.cross_check_warnings(
         con.execute("select * from marts.preliminary_cross_check").pl()
     )
     con.close()

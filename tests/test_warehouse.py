@@ -10,9 +10,11 @@ import duckdb
 import pytest
 from support import PROJECT_DIR, SEEDS_DIR, SQL_DIR, export_file, load
 
-from customs_etl import docs, models, pipeline, warehouse
 from customs_etl.errors import ReleaseError
-from customs_etl.releases import describe_release
+from customs_etl.extract.releases import describe_release
+from customs_etl.load import models, warehouse
+from customs_etl.publish import docs
+from customs_etl.transform import parse
 
 
 @pytest.fixture
@@ -132,7 +134,7 @@ def stage_all(
     landing: Path, staging: Path, paths: list[Path]
 ) -> list[tuple[Path, warehouse.ReleaseRecord]]:
     staged = [
-        pipeline.stage_release(describe_release(p, landing_dir=landing), staging, SEEDS_DIR)
+        parse.stage_release(describe_release(p, landing_dir=landing), staging, SEEDS_DIR)
         for p in paths
     ]
     return [(s.path, s.record()) for s in staged]

@@ -13,10 +13,10 @@ import pytest
 import xlsxwriter
 from support import SEEDS_DIR
 
-from customs_etl import pipeline
 from customs_etl.errors import ReleaseError
-from customs_etl.parsing import parse_detailed_export
-from customs_etl.releases import describe_release, discover_release_files
+from customs_etl.extract.releases import describe_release, discover_release_files
+from customs_etl.transform import parse
+from customs_etl.transform.exports import parse_detailed_export
 
 # Made from the CSV fixtures by scripts/make_xlsx_fixtures.py (English: numeric and text cells
 # mixed in one column; Chinese: every cell text, thousands separators kept).
@@ -157,7 +157,7 @@ def test_xlsx_exports_are_release_files_and_stage_like_the_csv(
     found = discover_release_files(landing)
     assert [p.name for p in found] == ["zh_export_202506_prk.csv", "zh_export_202506_prk.xlsx"]
     staged = [
-        pipeline.stage_release(describe_release(p, landing_dir=landing), tmp_path, SEEDS_DIR)
+        parse.stage_release(describe_release(p, landing_dir=landing), tmp_path, SEEDS_DIR)
         for p in found
     ]
     from_csv, from_xlsx = (pl.read_parquet(s.path).drop("release_id") for s in staged)

@@ -16,7 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from customs_etl import progress, report, warehouse
+from customs_etl import progress
+from customs_etl.load import warehouse
+from customs_etl.report import text as report_text
 from customs_etl.settings import get_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
@@ -82,7 +84,7 @@ def as_of_command(
 
 def _utc(report: object) -> dt.datetime:
     """When a report was written, naive UTC like meta.releases' timestamps."""
-    when = dt.datetime.fromisoformat(report.quarantined_at)  # type: ignore[attr-defined]
+    when = dt.datetime.fromisoformat(report_text.quarantined_at)  # type: ignore[attr-defined]
     return when.astimezone(dt.UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
@@ -169,13 +171,13 @@ def report_command(
     ] = None,
 ) -> None:
     """The article's paragraph from the marts, and an HTML report with charts and its PNG."""
-    from customs_etl.report_html import write_html_report  # matplotlib only when reporting
+    from customs_etl.report.html import write_html_report  # matplotlib only when reporting
 
-    half = report.HalfYear.parse(period)
+    half = report_text.HalfYear.parse(period)
     con = _open_published(warehouse_path)
     try:
-        console.print(report.article(con, partner.upper(), half), highlight=False)
-        sanctions = report.sanctions_section(con, partner.upper(), half)
+        console.print(report_text.article(con, partner.upper(), half), highlight=False)
+        sanctions = report_text.sanctions_section(con, partner.upper(), half)
         console.print(sanctions, highlight=False, markup=False)
         out_dir = out or get_settings().project_dir / "reports"
         files = write_html_report(con, partner.upper(), half, out_dir)
@@ -188,7 +190,7 @@ def report_command(
 @app.command()
 def status(warehouse_path: WarehouseOption = None) -> None:
     """What the published warehouse holds, and which releases are quarantined and why."""
-    from customs_etl import quarantine
+    from customs_etl.validate import quarantine
 
     settings = get_settings(warehouse_path=warehouse_path)
     loaded: dict[str, dt.datetime] = {}
@@ -255,7 +257,7 @@ def export(
 @app.command()
 def docs() -> None:
     """Regenerate the marts reference in warehouse/README.md from sql/marts/*.yml."""
-    from customs_etl import docs as marts_docs
+    from customs_etl.publish import docs as marts_docs
 
     settings = get_settings()
     readme = settings.project_dir / "warehouse" / "README.md"
@@ -289,7 +291,7 @@ def _existing(path: Path) -> Path:
 def _print_half_years(warehouse_path: Path | None, partner: str) -> None:
     con = _open_published(warehouse_path)
     try:
-        frame = report.half_year_table(con, partner)
+        frame = report_text.half_year_table(con, partner)
     finally:
         con.close()
     console.print(f"\nChina's trade with {partner} by half-year (US dollars):")

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 from support import FIXTURES, export_file
 
-from customs_etl import quarantine
+from customs_etl.validate import quarantine
 from flows.build_warehouse import RejectedReleasesError, build_warehouse
 
 BAD = FIXTURES / "bad"

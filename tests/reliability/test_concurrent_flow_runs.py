@@ -33,7 +33,7 @@ from prefect.workers.process import ProcessWorker
 from prefect_server import Prefect, prefect_server
 from support import PROJECT_DIR, SAMPLE_LANDING, SEEDS_DIR
 
-from customs_etl.releases import sha256_file
+from customs_etl.extract.releases import sha256_file
 
 pytestmark = pytest.mark.slow
 

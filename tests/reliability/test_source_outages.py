@@ -17,8 +17,8 @@ import pytest
 from loopback import ServerState
 from support import export_file
 
-from customs_etl.fetch import FetchRejectedError, RetryableFetchError
-from customs_etl.landing import CHECKSUMS, LandingZone
+from customs_etl.extract.fetch import FetchRejectedError, RetryableFetchError
+from customs_etl.extract.landing_zone import CHECKSUMS, LandingZone
 from flows.build_warehouse import build_warehouse
 
 TABLE_PATH = "/Statics/prelim_202603_usd.html"

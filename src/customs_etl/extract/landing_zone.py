@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from customs_etl.errors import ReleaseError
-from customs_etl.releases import ReleaseFile, TradeFlow, describe_release, sha256_file
+from customs_etl.extract.releases import ReleaseFile, TradeFlow, describe_release, sha256_file
 
 MANIFEST = "manifest.jsonl"
 CHECKSUMS = "checksums.jsonl"
@@ -320,7 +320,7 @@ def _sniff_csv(head: bytes) -> tuple[str | None, str | None]:
 
 def _sniff_preliminary(path: Path, name: str) -> tuple[str | None, str | None]:
     from customs_etl.errors import ReleaseError
-    from customs_etl.preliminary import parse_preliminary_table
+    from customs_etl.transform.preliminary_tables import parse_preliminary_table
 
     try:
         table = parse_preliminary_table(path.read_bytes(), name)

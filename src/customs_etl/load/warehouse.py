@@ -20,8 +20,8 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from customs_etl import models
 from customs_etl.errors import ReleaseError
+from customs_etl.load import models
 
 # Checked on the build database before it may replace the published one.
 PUBLICATION_CHECKS = ("marts.trade_monthly", "marts.trade_half_year", "meta.releases")

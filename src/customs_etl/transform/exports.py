@@ -20,8 +20,8 @@ from pathlib import Path
 import polars as pl
 
 from customs_etl.errors import ReleaseError, ReleaseTooLargeError
-from customs_etl.preliminary import detect_challenge_or_error
-from customs_etl.xlsx import ZIP_MAGIC, read_xlsx_text
+from customs_etl.transform.preliminary_tables import detect_challenge_or_error
+from customs_etl.transform.xlsx import ZIP_MAGIC, read_xlsx_text
 
 # Header of each dialect -> staging column. English spellings are GACC's own ("Supplimentary").
 _ENGLISH_COLUMNS = {

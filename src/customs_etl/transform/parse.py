@@ -15,10 +15,9 @@ import polars as pl
 
 from customs_etl import seeds
 from customs_etl.errors import ReleaseError, ReleaseTooLargeError
-from customs_etl.parsing import parse_detailed_export
-from customs_etl.preliminary import parse_preliminary_table
-from customs_etl.releases import ReleaseFile, period_named_in
-from customs_etl.transform import (
+from customs_etl.extract.releases import ReleaseFile, period_named_in
+from customs_etl.load.warehouse import ReleaseRecord
+from customs_etl.transform.canonical import (
     NEIGHBOUR_SCHEMA,
     TABLE_ROUNDING,
     preliminary_checks,
@@ -27,10 +26,11 @@ from customs_etl.transform import (
     to_canonical,
     to_headline,
 )
-from customs_etl.warehouse import ReleaseRecord
+from customs_etl.transform.exports import parse_detailed_export
+from customs_etl.transform.preliminary_tables import parse_preliminary_table
 
 if TYPE_CHECKING:
-    from customs_etl.validation import ValidationOutcome
+    from customs_etl.validate.expectations import ValidationOutcome
 
 # Bump when parsing or transformation changes, so cached staged files are rebuilt.
 STAGING_VERSION = "2"
@@ -198,7 +198,7 @@ def validate_preliminary_staged(
     """The preliminary_table suite over a staged table, checked against the neighbouring
     months' tables already loaded (`neighbours`, from warehouse.headline_neighbours).
     Detailed exports are validated in batches (validate_staged_batch)."""
-    from customs_etl.validation import validate_preliminary_table
+    from customs_etl.validate.expectations import validate_preliminary_table
 
     checks = preliminary_checks(
         read_staged(staged), neighbours if neighbours is not None else _no_neighbours()
@@ -244,7 +244,7 @@ def validation_batches(
 ) -> list[list[StagedRelease]]:
     """The releases grouped as the detailed-trade suite can validate them in one run: same
     HS level and currency, at most max_rows rows (default: the validation module's)."""
-    from customs_etl.validation import MAX_BATCH_ROWS
+    from customs_etl.validate.expectations import MAX_BATCH_ROWS
 
     limit = max_rows or MAX_BATCH_ROWS
     groups: dict[Hashable, list[StagedRelease]] = {}
@@ -271,7 +271,7 @@ def validate_staged_batch(
 ) -> dict[str, ValidationOutcome]:
     """Run the detailed-trade suite over every row of many staged releases, as few GX runs as
     their parameters allow (see validation_batches): each release's outcome by release id."""
-    from customs_etl.validation import ReleaseFrame, validate_detailed_trade_batch
+    from customs_etl.validate.expectations import ReleaseFrame, validate_detailed_trade_batch
 
     # The same bytes under two names are one release: validate it once.
     releases = list({staged.release.release_id: staged for staged in batch}.values())

@@ -23,7 +23,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from customs_etl.report import (
+from customs_etl.report.text import (
     SANCTIONS_CAVEAT,
     HalfYear,
     article,

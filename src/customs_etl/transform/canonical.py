@@ -7,7 +7,7 @@ import datetime as dt
 import polars as pl
 
 from customs_etl.errors import ReleaseError
-from customs_etl.releases import ReleaseFile
+from customs_etl.extract.releases import ReleaseFile
 
 # The canonical long table: one row per period, flow, partner, commodity, regime and place.
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {

@@ -23,14 +23,14 @@ from urllib.parse import urldefrag, urljoin
 import httpx
 
 from customs_etl import __version__
-from customs_etl.landing import LandingZone
-from customs_etl.preliminary import (
+from customs_etl.extract.landing_zone import LandingZone
+from customs_etl.extract.releases import ReleaseFile
+from customs_etl.transform.preliminary_tables import (
     detect_challenge_or_error,
     is_preliminary_title,
     looks_like_challenge_or_error,
     page_links,
 )
-from customs_etl.releases import ReleaseFile
 
 USER_AGENT = (
     f"customs-etl/{__version__} (open-source ETL of GACC trade releases; "

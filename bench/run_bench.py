@@ -166,47 +166,49 @@ def timed(
 def instrument() -> None:
     """Timing wrappers around the plain functions the flow's tasks call."""
     import flows.build_warehouse as flow_module
+    from customs_etl import job, seeds
     from customs_etl.extract.landing_zone import LandingZone
-    from customs_etl.load import warehouse
+    from customs_etl.load import loader, models, registry
+    from customs_etl.publish import build as publication
     from customs_etl.transform import parse
-    from customs_etl.validate import expectations
+    from customs_etl.validate import detailed, expectations
 
-    timed(flow_module, "discover_release_files", "discover: list files")
+    timed(job, "discover_release_files", "discover: list files")
     timed(LandingZone, "checksum", "discover: sha256 per file")
     timed(LandingZone, "receive", "discover: keep in landing zone")
-    timed(warehouse, "loaded_release_ids", "discover: loaded ids")
-    timed(warehouse, "start_build", "copy published warehouse")
-    timed(warehouse, "prepare_schema", "prepare schema")
+    timed(registry, "loaded_release_ids", "discover: loaded ids")
+    timed(publication, "start_build", "copy published warehouse")
+    timed(models, "prepare_schema", "prepare schema")
     timed(expectations, "clear_results", "clear GX results")
-    timed(parse, "stage_release", "stage", lambda r, *a, **k: r.row_count)
-    timed(parse, "parse_detailed_export", "stage: parse", lambda r, *a, **k: r.frame.height)
-    timed(parse, "to_canonical", "stage: canonical", lambda r, *a, **k: r.height)
-    timed(parse.seeds, "partners", "stage+validate: read partners seed")
+    timed(parse, "parse_release", "parse", lambda r, *a, **k: r.row_count)
+    timed(parse, "parse_detailed_export", "parse: export", lambda r, *a, **k: r.frame.height)
+    timed(parse, "to_canonical", "parse: canonical", lambda r, *a, **k: r.height)
+    timed(seeds, "partners", "parse+validate: read partners seed")
     timed(
-        parse,
-        "validate_staged_batch",
+        detailed,
+        "validate_parsed_batch",
         "validate",
         lambda r, b, *a, **k: sum(s.row_count for s in b),
     )
-    timed(parse, "read_staged", "validate: read parquet", lambda r, *a, **k: r.height)
+    timed(parse, "read_parsed", "validate: read parquet", lambda r, *a, **k: r.height)
     timed(expectations, "_to_pandas", "validate: to pandas", lambda r, *a, **k: len(r))
     timed(expectations, "_context", "validate: GX import + context (once)")
     timed(
-        warehouse,
+        loader,
         "load_releases",
         "load",
         lambda r, *a, **k: sum(v for v in r.values() if isinstance(v, int)),
     )
     timed(
-        warehouse,
+        loader,
         "_load_together",
         "load: one month and flow",
         lambda r, con, group, *a, **k: sum(record.row_count or 0 for _, record in group),
     )
-    timed(warehouse, "_grain_delivered_twice", "load: duplicate-grain check")
+    timed(loader, "_grain_delivered_twice", "load: duplicate-grain check")
     timed(expectations, "build_data_docs", "GX data docs")
-    timed(warehouse, "build_models", "marts")
-    timed(warehouse, "publish", "publish")
+    timed(models, "build_models", "marts")
+    timed(publication, "publish", "publish")
     timed(flow_module, "publish_run_artifacts", "artifacts")
 
 
@@ -736,7 +738,7 @@ def measure_cold_starts(session: Session) -> None:
 
 
 def run_bi(session: Session) -> None:
-    from customs_etl.load import warehouse
+    from customs_etl.load import connection
 
     queries = {
         f"examples/{p.name}": p.read_text(encoding="utf-8")
@@ -745,7 +747,7 @@ def run_bi(session: Session) -> None:
     published = session.root / "warehouse" / "customs.duckdb"
     with phase("bi"):
         started = time.perf_counter()
-        con = warehouse.connect(published, read_only=True)
+        con = connection.connect(published, read_only=True)
         opened = time.perf_counter() - started
         session.notes.append(f"read-only connect to the published warehouse: {opened * 1e3:.0f} ms")
         for name, sql in queries.items():
@@ -765,16 +767,16 @@ def probe_marts(session: Session) -> None:
     show which model the marts stage spends its time on."""
     import duckdb
 
-    from customs_etl.load import models, warehouse
+    from customs_etl.load import connection, models, registry
     from customs_etl.settings import get_settings
 
     settings = get_settings()
     probe = session.root / "probe" / "customs.duckdb"
     probe.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(session.root / "warehouse" / "customs.duckdb", probe)
-    con = warehouse.connect(probe, threads=settings.duckdb_threads)
+    con = connection.connect(probe, threads=settings.duckdb_threads)
     variables = {"seeds_dir": str(settings.seeds_dir.resolve())}
-    every_month = warehouse.core_months(con)
+    every_month = registry.core_months(con)
     with phase("probe"):
         selects = [m for m in models.discover_models(settings.sql_dir) if not m.is_ddl]
         # One model per transaction: the probe must not hold every model's undo in memory.

@@ -18,10 +18,10 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_logger, get_run_logger
 
-from customs_etl.load import warehouse
+from customs_etl.load.connection import connect
 
 if TYPE_CHECKING:
-    from flows.build_warehouse import RunSummary
+    from customs_etl.job import RunSummary
 
 SUMMARY_KEY = "customs-run-summary"
 RELEASES_KEY = "customs-releases-loaded"
@@ -49,7 +49,7 @@ class Revision:
 def publish_run_artifacts(summary: RunSummary, warehouse_path: str | Path) -> None:
     """Create the run's artifacts; a run that published is not failed by its report."""
     try:
-        con = warehouse.connect(Path(warehouse_path), read_only=True)
+        con = connect(Path(warehouse_path), read_only=True)
         try:
             halves = _half_years(con)
             loaded, revisions = _this_run(con, summary.run_id)

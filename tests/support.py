@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from customs_etl import job
 from customs_etl.extract.releases import describe_release
-from customs_etl.load import warehouse
+from customs_etl.load import connection, loader, models, registry
+from customs_etl.settings import get_settings
 from customs_etl.transform import parse
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -35,10 +37,30 @@ def export_file(folder: Path, name: str, period: str, lines: list[tuple[str, str
 
 def load(build: Path, landing: Path, paths: list[Path], staging: Path) -> None:
     """Stage, load and build marts with the plain functions the flow's tasks call."""
-    con = warehouse.connect(build)
-    warehouse.prepare_schema(con, SQL_DIR)
+    con = connection.connect(build)
+    models.prepare_schema(con, SQL_DIR)
     releases = [describe_release(path, landing_dir=landing) for path in paths]
-    staged = [parse.stage_release(release, staging, SEEDS_DIR) for release in releases]
-    warehouse.load_releases(con, [(s.path, s.record()) for s in staged])
-    warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
+    staged = [parse.parse_release(release, staging, SEEDS_DIR) for release in releases]
+    loader.load_releases(con, [(s.path, registry.loaded_record(s)) for s in staged])
+    models.build_models(con, SQL_DIR, SEEDS_DIR)
     con.close()
+
+
+def run_job(
+    landing: str | Path | None,
+    published: str | Path | None,
+    files: list[str] | None = None,
+    trade_flow: str | None = None,
+    period_from: str | None = None,
+    period_to: str | None = None,
+) -> job.RunSummary:
+    """The job as `customs-etl run` calls it (the plain function, no Prefect), with the
+    arguments of the build-warehouse flow."""
+    settings = get_settings(landing_dir=landing, warehouse_path=published)
+    return job.run_job(
+        settings,
+        files=[Path(f) for f in files] if files is not None else None,
+        trade_flow=trade_flow,  # type: ignore[arg-type]
+        period_from=period_from,
+        period_to=period_to,
+    )

@@ -10,7 +10,7 @@ from support import export_file, load
 from typer.testing import CliRunner
 
 from customs_etl.cli import app
-from customs_etl.load import warehouse
+from customs_etl.publish import build as publication
 
 runner = CliRunner()
 
@@ -30,9 +30,9 @@ def published(tmp_path: Path) -> Path:
         ),
     ]
     path = tmp_path / "customs.duckdb"
-    build = warehouse.start_build(path)
+    build = publication.start_build(path)
     load(build, landing, files, tmp_path / "staging")
-    warehouse.publish(build, path)
+    publication.publish(build, path)
     return path
 
 

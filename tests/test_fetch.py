@@ -20,9 +20,7 @@ from customs_etl.extract.fetch import (
     discover_table_urls,
     fetch,
     fetch_with_retries,
-    is_retryable,
     make_client,
-    retry_condition,
 )
 from customs_etl.transform.preliminary_tables import parse_preliminary_table
 
@@ -134,7 +132,7 @@ def test_timeout_and_mid_body_close_are_retryable(
         fetch(server.url("/slow"), client=client, validators=None, timeout=0.3)
     assert time.monotonic() - started < 2.0
     assert "Timeout" in caught.value.reason
-    assert is_retryable(caught.value)
+    assert isinstance(caught.value, RetryableFetchError)
 
     delays: list[float] = []
     with pytest.raises(RetryableFetchError) as caught:
@@ -168,7 +166,7 @@ def test_challenge_pages_are_rejected_without_retry(
         )
     assert caught.value.status == status
     assert "challenge" in caught.value.reason
-    assert not is_retryable(caught.value)
+    assert not isinstance(caught.value, RetryableFetchError)
     assert server.counts[path] == 1 and delays == []
 
 
@@ -210,12 +208,3 @@ def test_backoff_grows_whatever_the_jitter() -> None:
             attempt + 1, backoff_base=1.0, jitter=0.0
         )
     assert backoff_delay(30, backoff_base=1.0, cap=60.0) == 60.0
-
-
-def test_prefect_retry_condition_follows_the_classification() -> None:
-    from prefect.states import Failed
-
-    retryable = Failed(data=RetryableFetchError("http://x", "HTTP 503"))
-    rejected = Failed(data=FetchRejectedError("http://x", "challenge", status=412))
-    assert retry_condition(None, None, retryable) is True
-    assert retry_condition(None, None, rejected) is False

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import FIXTURES, SEEDS_DIR, SQL_DIR, export_file
+from support import FIXTURES, SEEDS_DIR, SQL_DIR, export_file, run_job
 
-from customs_etl.errors import ReleaseError
+from customs_etl.errors import RejectedReleasesError, ReleaseError
 from customs_etl.extract.releases import describe_release
-from customs_etl.load import models, warehouse
+from customs_etl.load import connection, loader, models, registry
 from customs_etl.transform import parse
-from flows.build_warehouse import RejectedReleasesError, build_warehouse
 
 INCREMENTAL = (
     "core.trade_detailed_totals",
@@ -40,12 +39,12 @@ def run(
 ) -> list[dt.date]:
     """One run as the flow does it: load what passes, record what is refused, then rebuild the
     marts for the months touched. Returns those months."""
-    con = warehouse.connect(db)
+    con = connection.connect(db)
     try:
-        warehouse.prepare_schema(con, sql_dir)
+        models.prepare_schema(con, sql_dir)
         loaded = [name for name in names if _load(con, landing, name, work, seeds_dir)]
-        touched = warehouse.touched_periods(con, loaded)
-        warehouse.build_models(con, sql_dir, seeds_dir, touched_periods=touched)
+        touched = registry.touched_periods(con, loaded)
+        models.build_models(con, sql_dir, seeds_dir, touched_periods=touched)
     finally:
         con.close()
     return touched
@@ -56,13 +55,13 @@ def _load(
 ) -> bool:
     release = describe_release(landing / name, landing_dir=landing)
     try:
-        staged = parse.stage_release(release, work / "staging", seeds)
-        warehouse.load_release(con, staged.path, staged.record())
+        staged = parse.parse_release(release, work / "staging", seeds)
+        loader.load_release(con, staged.path, registry.loaded_record(staged))
     except ReleaseError as error:
-        record = parse.rejected_record(
+        record = registry.rejected_record(
             release.release_id, name, release.size_bytes, error.message(), release.flow
         )
-        warehouse.record_release(con, record)
+        registry.record_release(con, record)
         return False
     return True
 
@@ -77,12 +76,12 @@ def rebuilt_in_full(
     default in one statement per model, the plain definition, not in chunks of months)."""
     copy = db.with_name(f"full{chunk_months or ''}-{db.name}")
     shutil.copy2(db, copy)
-    con = warehouse.connect(copy)
+    con = connection.connect(copy)
     try:
         con.execute("drop schema marts cascade")
         con.execute("create schema marts")
         con.execute("delete from meta.models")
-        warehouse.build_models(con, sql_dir, seeds_dir, chunk_months=chunk_months)
+        models.build_models(con, sql_dir, seeds_dir, chunk_months=chunk_months)
     finally:
         con.close()
     return copy
@@ -236,7 +235,7 @@ def test_the_months_filter_reaches_the_scan_of_core(tmp_path: Path, table: str) 
     landing, db, work = tmp_path / "landing", tmp_path / "customs.duckdb", tmp_path / "work"
     run(db, landing, first_run(landing), work)
     [model] = [m for m in models.discover_models(SQL_DIR) if m.table == table]
-    con = warehouse.connect(db)
+    con = connection.connect(db)
     con.execute("set variable touched_periods = [date '2024-08-01']")
     [(_, plan)] = con.execute(f"explain (analyze, format json) {model.sql}").fetchall()
     con.close()
@@ -263,13 +262,13 @@ def test_the_flow_rebuilds_touched_months_and_matches_a_full_rebuild(
     monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
     landing, published = tmp_path / "landing", tmp_path / "customs.duckdb"
     first_run(landing)
-    build_warehouse(str(landing), str(published))
+    run_job(str(landing), str(published))
 
     export_file(landing / "export/2024-03", "prk.csv", "202403", MARCH_2024[1:])
     export_file(landing / "export/2025-04", "prk.csv", "202504", [("109", "27090000", 5)])
     (landing / "export/2025-04/empty.csv").write_text("")  # quarantined
     with pytest.raises(RejectedReleasesError):
-        build_warehouse(str(landing), str(published))
+        run_job(str(landing), str(published))
 
     builds = last_builds(published)
     assert {builds[name] for name in INCREMENTAL} == {"units"}
@@ -280,7 +279,7 @@ def test_the_marts_sql_runs_as_is_without_the_variable(tmp_path: Path) -> None:
     """A model read and run by hand (or by the benchmark's probe) means "all months"."""
     landing, db, work = tmp_path / "landing", tmp_path / "customs.duckdb", tmp_path / "work"
     run(db, landing, first_run(landing), work)
-    con = warehouse.connect(db)
+    con = connection.connect(db)
     variables = {"seeds_dir": str(SEEDS_DIR.resolve())}
     for model in models.discover_models(SQL_DIR):
         if model.name in INCREMENTAL:

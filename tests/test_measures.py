@@ -11,7 +11,7 @@ import duckdb
 import pytest
 from support import PROJECT_DIR, SAMPLE_LANDING, export_file, load
 
-from customs_etl.load import warehouse
+from customs_etl.load import connection
 from customs_etl.report.text import HalfYear, sanctions_section
 
 MEASURES = PROJECT_DIR / "seeds" / "unsc_measures.csv"
@@ -111,7 +111,7 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.DuckDBPyC
     ]
     path = root / "customs.duckdb"
     load(path, landing, files, root / "staging")
-    con = warehouse.connect(path, read_only=True)
+    con = connection.connect(path, read_only=True)
     yield con
     con.close()
 
@@ -201,7 +201,7 @@ def sample_h1_2025(tmp_path_factory: pytest.TempPathFactory) -> Iterator[duckdb.
     )
     path = root / "customs.duckdb"
     load(path, SAMPLE_LANDING, files, root / "staging")
-    con = warehouse.connect(path, read_only=True)
+    con = connection.connect(path, read_only=True)
     yield con
     con.close()
 

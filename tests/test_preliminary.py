@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from customs_etl.errors import ReleaseError
+from customs_etl.extract.html import detect_challenge_or_error
 from customs_etl.transform.preliminary_tables import (
     SCHEMA,
-    detect_challenge_or_error,
     looks_like_challenge_or_error,
     parse_preliminary_table,
 )

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import pickle
+import subprocess
+import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import duckdb
 import pytest
 from support import export_file
 
 from customs_etl.errors import ReleaseError, ReleaseTooLargeError, UnknownFlowError
 from customs_etl.extract.releases import describe_release, discover_release_files
+
+CLI = str(Path(sys.executable).with_name("customs-etl"))
 
 
 def test_discovery_finds_release_files_in_a_stable_order(tmp_path: Path) -> None:
@@ -56,8 +62,33 @@ def test_links_out_of_the_landing_folder_and_odd_names_stay_out_of_bounds(tmp_pa
     (landing / "export" / "escape.csv").symlink_to(secret)
     odd = export_file(landing / "export", "$(rm -rf ~); `x` ..csv", "202501", [("109", "1006", 1)])
     found = discover_release_files(landing)
-    assert found == [odd]  # the odd name is only a name: it is read, never run
+    assert found == [odd]
     assert describe_release(odd, landing_dir=landing).source_name == "export/$(rm -rf ~); `x` ..csv"
+
+
+def test_a_name_a_shell_would_run_goes_through_the_whole_job_as_a_name(tmp_path: Path) -> None:
+    """`customs-etl run` over a file whose name runs commands in a shell ($(...) and
+    backticks that create files): were the name ever passed to a shell, the files would appear
+    in the working folder. The job loads the file and records its name exactly."""
+    landing = tmp_path / "landing"
+    name = "$(touch ran-dollar) `touch ran-backtick` ;touch ran-semicolon.csv"
+    export_file(landing / "export" / "2025-01", name, "202501", [("109", "1006", 5)])
+    published = tmp_path / "warehouse" / "customs.duckdb"
+    env = os.environ | {"CUSTOMS_WORK_DIR": str(tmp_path / "work")}
+    done = subprocess.run(
+        [CLI, "run", "--landing", str(landing), "--warehouse", str(published)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["landing", "warehouse", "work"]
+    con = duckdb.connect(str(published), read_only=True)
+    loaded = con.execute("select source_name, value_total from meta.releases").fetchall()
+    con.close()
+    assert loaded == [(f"export/2025-01/{name}", 5)]
 
 
 def test_a_missing_landing_folder_is_a_clear_error(tmp_path: Path) -> None:
@@ -106,7 +137,7 @@ def test_the_same_bytes_under_two_names_staged_at_once_are_staged_whole(tmp_path
         with ThreadPoolExecutor(2) as pool:
             staged = list(
                 pool.map(
-                    lambda r: parse.stage_release(r, tmp_path / "staging", SEEDS_DIR),
+                    lambda r: parse.parse_release(r, tmp_path / "staging", SEEDS_DIR),
                     releases,
                 )
             )

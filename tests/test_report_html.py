@@ -15,7 +15,8 @@ from support import export_file, load
 from typer.testing import CliRunner
 
 from customs_etl.cli import app
-from customs_etl.load import warehouse
+from customs_etl.load import connection
+from customs_etl.publish import build as publication
 from customs_etl.report.html import (
     FLOW_COLOURS,
     YEAR_COLOURS,
@@ -69,17 +70,17 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for name, lines in SPLIT_MONTH.items()
     ]
     path = root / "customs.duckdb"
-    build = warehouse.start_build(path)
+    build = publication.start_build(path)
     load(build, landing, files, root / "staging")
-    warehouse.publish(build, path)
+    publication.publish(build, path)
     return path
 
 
 @pytest.fixture(scope="module")
 def con(published: Path) -> Iterator[duckdb.DuckDBPyConnection]:
-    connection = warehouse.connect(published, read_only=True)
-    yield connection
-    connection.close()
+    opened = connection.connect(published, read_only=True)
+    yield opened
+    opened.close()
 
 
 @pytest.fixture(scope="module")

@@ -313,7 +313,7 @@ def test_a_code_listed_twice_fails_the_build_before_anything_is_published(
 
     import duckdb
 
-    from customs_etl.load import warehouse
+    from customs_etl.load import connection, models
 
     seeds_dir = tmp_path / "seeds"
     shutil.copytree(SEEDS, seeds_dir)
@@ -323,9 +323,9 @@ def test_a_code_listed_twice_fails_the_build_before_anything_is_published(
     if "partner_iso3" in message:  # another partner code with USA's ISO code
         line = "999" + line[len("502") :]
     path.write_text("".join([*lines, line]), encoding="utf-8")
-    con = warehouse.connect(tmp_path / "w.duckdb")
-    warehouse.prepare_schema(con, SQL_DIR)
+    con = connection.connect(tmp_path / "w.duckdb")
+    models.prepare_schema(con, SQL_DIR)
 
     with pytest.raises(duckdb.InvalidInputException, match=re.escape(message)):
-        warehouse.build_models(con, SQL_DIR, seeds_dir)
+        models.build_models(con, SQL_DIR, seeds_dir)
     con.close()

@@ -17,8 +17,10 @@ from support import FIXTURES, SEEDS_DIR, SQL_DIR, export_file
 
 from customs_etl.extract.landing_zone import LandingZone
 from customs_etl.extract.releases import describe_release, published_on_in, slot_name
-from customs_etl.load import warehouse
+from customs_etl.load import connection, loader, models, registry
+from customs_etl.publish import as_of_copy
 from customs_etl.transform import parse
+from customs_etl.validate import cross_check
 
 PRELIMINARY = FIXTURES / "preliminary"
 
@@ -26,13 +28,13 @@ PRELIMINARY = FIXTURES / "preliminary"
 def load_all(db: Path, landing: Path, names: list[str], work: Path) -> None:
     """Receive into the landing zone, stage and load in the given order, then build."""
     zone = LandingZone(work / "zone")
-    con = warehouse.connect(db)
-    warehouse.prepare_schema(con, SQL_DIR)
+    con = connection.connect(db)
+    models.prepare_schema(con, SQL_DIR)
     for name in names:
         release = zone.receive(describe_release(landing / name, landing_dir=landing))
-        staged = parse.stage_release(release, work / "staging", SEEDS_DIR)
-        warehouse.load_release(con, staged.path, staged.record())
-    warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
+        staged = parse.parse_release(release, work / "staging", SEEDS_DIR)
+        loader.load_release(con, staged.path, registry.loaded_record(staged))
+    models.build_models(con, SQL_DIR, SEEDS_DIR)
     con.close()
 
 
@@ -165,9 +167,9 @@ def test_as_of_shows_what_was_known_on_a_past_date(tmp_path: Path) -> None:
         "union all select hs_level, value_usd from marts.trade_by_commodity_half_year "
         "where flow = 'export' order by all"
     )
-    may = warehouse.build_as_of(db, dt.date(2025, 5, 1), SQL_DIR, SEEDS_DIR)
-    july = warehouse.build_as_of(db, dt.date(2025, 7, 1), SQL_DIR, SEEDS_DIR)
-    april = warehouse.build_as_of(db, dt.date(2025, 4, 1), SQL_DIR, SEEDS_DIR)
+    may = as_of_copy.build_as_of(db, dt.date(2025, 5, 1), SQL_DIR, SEEDS_DIR)
+    july = as_of_copy.build_as_of(db, dt.date(2025, 7, 1), SQL_DIR, SEEDS_DIR)
+    april = as_of_copy.build_as_of(db, dt.date(2025, 4, 1), SQL_DIR, SEEDS_DIR)
     assert may == tmp_path / "as_of" / "customs-2025-05-01.duckdb"
     assert (query(may, values), query(july, values), query(april, values)) == (
         [(1_000,)],
@@ -222,7 +224,7 @@ def test_detailed_data_wins_over_the_table_and_disagreements_are_reported(
     assert export_row["within_tolerance"] is True  # 0.29% <= 0.5%
     assert checks.filter(pl.col("flow") == "import")["within_tolerance"].to_list() == [False]
     con = duckdb.connect(str(db), read_only=True)
-    warnings = parse.cross_check_warnings(
+    warnings = cross_check.cross_check_warnings(
         con.execute("select * from marts.preliminary_cross_check").pl()
     )
     con.close()
@@ -281,7 +283,7 @@ def test_as_of_works_on_a_warehouse_published_before_the_commodity_figures_moved
         con.execute(f"drop table core.commodity_{grain}")
     con.close()
 
-    april = warehouse.build_as_of(db, dt.date(2025, 4, 1), SQL_DIR, SEEDS_DIR)
+    april = as_of_copy.build_as_of(db, dt.date(2025, 4, 1), SQL_DIR, SEEDS_DIR)
 
     assert sorted(
         query(april, "select hs_code, value_usd from marts.trade_by_commodity_monthly")

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
+import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 from support import PROJECT_DIR, SEEDS_DIR, SQL_DIR, export_file, load
 
+from customs_etl import errors
 from customs_etl.errors import ReleaseError
 from customs_etl.extract.releases import describe_release
-from customs_etl.load import models, warehouse
-from customs_etl.publish import docs
+from customs_etl.load import connection, loader, models, registry
+from customs_etl.publish import build as publication
+from customs_etl.publish import docs, parquet_export
 from customs_etl.transform import parse
 
 
@@ -132,12 +134,12 @@ def test_reloading_a_release_never_doubles(tmp_path: Path, landing: Path) -> Non
 
 def stage_all(
     landing: Path, staging: Path, paths: list[Path]
-) -> list[tuple[Path, warehouse.ReleaseRecord]]:
+) -> list[tuple[Path, registry.ReleaseRecord]]:
     staged = [
-        parse.stage_release(describe_release(p, landing_dir=landing), staging, SEEDS_DIR)
+        parse.parse_release(describe_release(p, landing_dir=landing), staging, SEEDS_DIR)
         for p in paths
     ]
-    return [(s.path, s.record()) for s in staged]
+    return [(s.path, registry.loaded_record(s)) for s in staged]
 
 
 def test_a_month_loads_together_and_only_the_repeating_download_is_refused(
@@ -148,16 +150,14 @@ def test_a_month_loads_together_and_only_the_repeating_download_is_refused(
     second = export_file(folder, "part-2.csv", "202505", [("109", "3102", 11)])
     repeats = export_file(folder, "part-3.csv", "202505", [("116", "1006", 7)])
     june = export_file(landing / "export/2025-06", "part-1.csv", "202506", [("109", "1006", 3)])
-    con = warehouse.connect(tmp_path / "w.duckdb")
-    warehouse.prepare_schema(con, SQL_DIR)
-    together = warehouse.load_releases(
-        con, stage_all(landing, tmp_path / "s", [first, second, june])
-    )
+    con = connection.connect(tmp_path / "w.duckdb")
+    models.prepare_schema(con, SQL_DIR)
+    together = loader.load_releases(con, stage_all(landing, tmp_path / "s", [first, second, june]))
     assert sorted(together.values()) == [1, 1, 2]
     # The next month-flow group holds a download repeating a row of part-1: loaded one at a
     # time, part-3 is refused (nothing of it stays) and the others of its month still load.
     later = export_file(folder, "part-4.csv", "202505", [("133", "1006", 13)])
-    outcomes = warehouse.load_releases(con, stage_all(landing, tmp_path / "s", [repeats, later]))
+    outcomes = loader.load_releases(con, stage_all(landing, tmp_path / "s", [repeats, later]))
     refused = [o for o in outcomes.values() if isinstance(o, ReleaseError)]
     assert len(refused) == 1 and refused[0].file == "export/2025-05/part-3.csv"
     assert "repeat rows already delivered by export/2025-05/part-1.csv" in refused[0].problem
@@ -186,58 +186,67 @@ def test_publish_is_an_atomic_replacement_that_readers_survive(
     path = export_file(landing / "export/2025-06", "a.csv", "202506", [("109", "1006", 1)])
     for value in (1, 2):
         export_file(landing / "export/2025-06", "a.csv", "202506", [("109", "1006", value)])
-        build = warehouse.start_build(published)
+        build = publication.start_build(published)
         load(build, landing, [path], tmp_path / "staging")
         if value == 1:
-            warehouse.publish(build, published)
+            publication.publish(build, published)
             reader = duckdb.connect(str(published), read_only=True)
         else:
-            warehouse.publish(build, published)
+            publication.publish(build, published)
     # The reader opened before the second publication still sees its snapshot.
     snapshot = "select value_usd from marts.trade_monthly where flow = 'export'"
     assert reader.execute(snapshot).fetchall() == [(1,)]
     reader.close()
     assert monthly(published)[("2025-06", "export")][0] == 2
-    assert not warehouse.build_path_for(published).exists()
+    assert not publication.build_path_for(published).exists()
 
 
 def test_an_empty_build_is_never_published(tmp_path: Path) -> None:
     published = tmp_path / "customs.duckdb"
-    build = warehouse.start_build(published)
-    con = warehouse.connect(build)
-    warehouse.prepare_schema(con, SQL_DIR)
-    warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
+    build = publication.start_build(published)
+    con = connection.connect(build)
+    models.prepare_schema(con, SQL_DIR)
+    models.build_models(con, SQL_DIR, SEEDS_DIR)
     con.close()
     with pytest.raises(RuntimeError, match="refusing to publish"):
-        warehouse.publish(build, published)
+        publication.publish(build, published)
     assert not published.exists()
 
 
 def test_second_run_lock_is_refused_and_released(tmp_path: Path) -> None:
     published = tmp_path / "customs.duckdb"
-    refused = pytest.raises(warehouse.RunInProgressError, match="another run is in progress")
-    with warehouse.run_lock(published), refused, warehouse.run_lock(published):
+    refused = pytest.raises(errors.RunInProgressError, match="another run is in progress")
+    with connection.run_lock(published), refused, connection.run_lock(published):
         pass
-    with warehouse.run_lock(published):
+    with connection.run_lock(published):
         pass
 
 
 def test_read_only_connections_cannot_write_or_reach_files(tmp_path: Path, landing: Path) -> None:
+    """Each statement is refused for the reason the README promises (read-only, no file
+    system, locked settings, no extensions); a typo in a statement would fail with a parser
+    error and so fail this test rather than pass it."""
     path = export_file(landing / "export/2025-07", "a.csv", "202507", [("109", "1006", 3)])
     build = tmp_path / "w.duckdb"
     load(build, landing, [path], tmp_path / "staging")
-    con = warehouse.connect(build, read_only=True)
-    for statement in (
-        "drop table marts.trade_monthly",
-        f"copy marts.trade_monthly to '{tmp_path / 'out.csv'}'",
-        f"attach '{tmp_path / 'other.duckdb'}' as other",
-        "select * from read_csv('/etc/passwd')",
-        "set enable_external_access = true",
-    ):
-        with pytest.raises(duckdb.Error):
+    con = connection.connect(build, read_only=True)
+    refusals = {
+        "drop table marts.trade_monthly": "attached in read-only mode",
+        "insert into marts.trade_monthly select * from marts.trade_monthly": "read-only mode",
+        f"copy marts.trade_monthly to '{tmp_path / 'out.csv'}'": "file system operations are "
+        "disabled",
+        f"attach '{tmp_path / 'other.duckdb'}' as other": "file system operations are disabled",
+        "select * from read_csv('/etc/passwd')": "file system operations are disabled",
+        "set enable_external_access = true": "the configuration has been locked",
+        "install httpfs": "file system operations are disabled",
+        "load httpfs": "Loading external extensions is disabled",
+    }
+    for statement, reason in refusals.items():
+        with pytest.raises(duckdb.Error, match=reason):
             con.execute(statement)
+    assert con.execute("select count(*) from marts.trade_monthly").fetchone() == (2,)
     con.close()
-    assert not (tmp_path / "out.csv").exists()
+    assert not (tmp_path / "out.csv").exists() and not (tmp_path / "other.duckdb").exists()
 
 
 def test_built_marts_match_their_documentation(tmp_path: Path, landing: Path) -> None:
@@ -245,7 +254,8 @@ def test_built_marts_match_their_documentation(tmp_path: Path, landing: Path) ->
     build = tmp_path / "w.duckdb"
     load(build, landing, [path], tmp_path / "staging")
     con = duckdb.connect(str(build), read_only=True)
-    kinds = {m.name: m.materialization for m in models.discover_models(SQL_DIR)}
+    found = {m.name: m for m in models.discover_models(SQL_DIR)}
+    kinds = {name: m.materialization for name, m in found.items()}
     for spec in docs.mart_specs(SQL_DIR):
         schema, table = spec["name"].split(".")
         actual = con.execute(
@@ -261,12 +271,24 @@ def test_built_marts_match_their_documentation(tmp_path: Path, landing: Path) ->
             [schema, table],
         ).fetchone()
         assert kind == ({"table": "BASE TABLE", "view": "VIEW"}[kinds[spec["name"]]],)
-        assert spec["materialized"] == kinds[spec["name"]], spec["name"]
+        # The runner stores each mart as its .yml declares (the one place that says it).
+        assert found[spec["name"]].declared == spec["materialized"], spec["name"]
     con.close()
     readme = PROJECT_DIR / "warehouse" / "README.md"
     assert docs.readme_reference(readme) == docs.render_reference(SQL_DIR).strip(), (
         "warehouse/README.md is out of date: run `customs-etl docs`"
     )
+
+
+def test_a_model_declaring_its_storage_twice_is_refused(tmp_path: Path) -> None:
+    """Storage is declared once, in the .yml where a model has one: a `-- materialized:` line
+    in its SQL as well would be a second copy of the rule, so the runner refuses the tree."""
+    sql_dir = tmp_path / "sql"
+    shutil.copytree(SQL_DIR, sql_dir)
+    mart = sql_dir / "marts" / "trade_yearly.sql"
+    mart.write_text("-- materialized: view\n" + mart.read_text())
+    with pytest.raises(ValueError, match=r"marts.trade_yearly: its storage is declared in both"):
+        models.discover_models(sql_dir)
 
 
 def test_registry_records_checksum_period_and_totals(tmp_path: Path, landing: Path) -> None:
@@ -291,8 +313,14 @@ def test_registry_records_checksum_period_and_totals(tmp_path: Path, landing: Pa
         "loaded",
         "gacc_query_en",
     )
-    with path.open(newline="", encoding="utf-8") as handle:
-        assert sum(int(r["US dollar"].replace(",", "")) for r in csv.DictReader(handle)) == 7
+    # The registry's total is what core holds for the release, not a figure of its own.
+    con = duckdb.connect(str(build), read_only=True)
+    loaded = con.execute(
+        "select sum(trade.value) from core.trade_detailed as trade "
+        "inner join meta.releases using (release_id) where source_name = 'export/2025-09/a.csv'"
+    ).fetchone()
+    con.close()
+    assert loaded == (7,)
 
 
 def test_versions_are_kept_and_rollback_restores_one(tmp_path: Path, landing: Path) -> None:
@@ -300,15 +328,15 @@ def test_versions_are_kept_and_rollback_restores_one(tmp_path: Path, landing: Pa
     path = landing / "export/2025-10/a.csv"
     for value in (10, 20, 30):
         export_file(landing / "export/2025-10", "a.csv", "202510", [("109", "1006", value)])
-        build = warehouse.start_build(published)
+        build = publication.start_build(published)
         load(build, landing, [path], tmp_path / "staging")
-        warehouse.publish(build, published, keep_versions=1)
-    [kept] = warehouse.list_versions(published)  # only the newest outgoing one is kept
+        publication.publish(build, published, keep_versions=1)
+    [kept] = publication.list_versions(published)  # only the newest outgoing one is kept
     assert monthly(kept)[("2025-10", "export")][0] == 20
-    warehouse.rollback(published, kept)
+    publication.rollback(published, kept)
     assert monthly(published)[("2025-10", "export")][0] == 20
     # The version rolled back from is kept too, so the rollback can be undone.
-    assert [monthly(v)[("2025-10", "export")][0] for v in warehouse.list_versions(published)] == [
+    assert [monthly(v)[("2025-10", "export")][0] for v in publication.list_versions(published)] == [
         30,
         20,
     ]
@@ -318,7 +346,7 @@ def test_export_writes_every_mart_as_parquet(tmp_path: Path, landing: Path) -> N
     path = export_file(landing / "export/2025-11", "a.csv", "202511", [("109", "1006", 5)])
     build = tmp_path / "w.duckdb"
     load(build, landing, [path], tmp_path / "staging")
-    written = warehouse.export_marts(build, tmp_path / "parquet")
+    written = parquet_export.export_marts(build, tmp_path / "parquet")
     names = sorted(p.stem for p in written)
     assert names == sorted(spec["name"].split(".")[1] for spec in docs.mart_specs(SQL_DIR))
     con = duckdb.connect()

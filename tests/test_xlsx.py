@@ -157,7 +157,7 @@ def test_xlsx_exports_are_release_files_and_stage_like_the_csv(
     found = discover_release_files(landing)
     assert [p.name for p in found] == ["zh_export_202506_prk.csv", "zh_export_202506_prk.xlsx"]
     staged = [
-        parse.stage_release(describe_release(p, landing_dir=landing), tmp_path, SEEDS_DIR)
+        parse.parse_release(describe_release(p, landing_dir=landing), tmp_path, SEEDS_DIR)
         for p in found
     ]
     from_csv, from_xlsx = (pl.read_parquet(s.path).drop("release_id") for s in staged)

@@ -1,6 +1,6 @@
 -- The figure the marts show for each partner, month (or January-February pair), flow and
 -- currency, by precedence: detailed data over a preliminary table, and within each kind the
--- latest vintage (core.trade_finest_level_totals, core.trade_headline_latest). A preliminary figure
+-- latest vintage (core.trade_finest_level_totals, core.trade_preliminary_latest). A preliminary figure
 -- counts only where no detailed month of its span exists, so a January-February cumulative
 -- gives way as soon as January or February detail arrives; it is never split by guess.
 with
@@ -33,7 +33,7 @@ preliminary as (
         value,
         'preliminary' as source_kind,
         [release_id] as release_ids
-    from core.trade_headline_latest
+    from core.trade_preliminary_latest
     where label_kind = 'partner'
       and flow in ('export', 'import')
 ),

@@ -16,7 +16,7 @@ preliminary as (
         currency,
         value,
         release_id
-    from core.trade_headline_latest
+    from core.trade_preliminary_latest
     where label_kind = 'partner'
 ),
 

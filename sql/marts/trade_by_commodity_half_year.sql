@@ -1,7 +1,6 @@
 -- One row per year, half, partner, flow, commodity level and code: core.commodity_half_year
 -- (the half-year sums and the same months a year earlier) with the partner's and the
 -- commodity's names. A view: the names are looked up as rows are read, not stored on each.
--- materialized: view
 select
     halves.year,
     halves.half,

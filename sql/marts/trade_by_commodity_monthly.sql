@@ -1,7 +1,6 @@
 -- One row per month, partner, flow and commodity code, at every level (2, 4, 6, 8 digits)
 -- that the partner-month's data supports: core.commodity_monthly with the partner's and the
 -- commodity's names. A view: the names are looked up as rows are read, not stored on each.
--- materialized: view
 select
     monthly.period,
     monthly.partner_iso3,

@@ -3,7 +3,6 @@
 -- flow matches the measure's direction (to_dprk = China's exports, from_dprk = China's
 -- imports). Trade in months before a measure took effect (or after it was replaced) is kept
 -- with in_force = false, never shown as trade under the measure.
--- materialized: incremental by month
 with
 
 lines as (

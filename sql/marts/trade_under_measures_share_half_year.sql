@@ -2,7 +2,6 @@
 -- covered by ANY UN Security Council measure in force that month. A line under two measures
 -- (crude oil under a cap and the condensate ban; jet fuel under the aviation-fuel ban and the
 -- refined-petroleum cap) is counted once.
--- materialized: incremental by half
 with
 
 lines as (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Iterator
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -17,9 +19,14 @@ from rich.console import Console
 from rich.table import Table
 
 from customs_etl import progress
-from customs_etl.load import warehouse
+from customs_etl.errors import DiskFullError, RejectedReleasesError, RunInProgressError
+from customs_etl.load.connection import connect, run_lock
+from customs_etl.load.registry import loaded_source_names
+from customs_etl.publish import as_of_copy, parquet_export
+from customs_etl.publish import build as publication
+from customs_etl.publish.status import describe
 from customs_etl.report import text as report_text
-from customs_etl.settings import get_settings
+from customs_etl.settings import Settings, get_settings
 
 app = typer.Typer(help=__doc__, no_args_is_help=True, pretty_exceptions_enable=False)
 console = Console(soft_wrap=True)
@@ -51,9 +58,7 @@ def run(
     summary_partner: Annotated[str, typer.Option(help="ISO3 partner to summarise.")] = "PRK",
 ) -> None:
     """Load every new release in the landing folder, rebuild the marts and publish."""
-    from flows.build_warehouse import build_warehouse
-
-    _run_flow(lambda: build_warehouse(_text(landing), _text(warehouse_path)))
+    _run_job(get_settings(landing_dir=landing, warehouse_path=warehouse_path))
     _print_half_years(warehouse_path, summary_partner)
 
 
@@ -69,10 +74,10 @@ def as_of_command(
     published by then, or received by then where the publication date is unknown)."""
     day = _date(date)
     settings = get_settings(warehouse_path=warehouse_path)
-    target = warehouse.build_as_of(
+    target = as_of_copy.build_as_of(
         _existing(settings.warehouse_path), day, settings.sql_dir, settings.seeds_dir, out
     )
-    con = warehouse.connect(target, read_only=True)
+    con = connect(target, read_only=True)
     try:
         [(latest,)] = con.execute(
             "select strftime(max(period_end), '%Y-%m') from marts.trade_monthly"
@@ -84,7 +89,7 @@ def as_of_command(
 
 def _utc(report: object) -> dt.datetime:
     """When a report was written, naive UTC like meta.releases' timestamps."""
-    when = dt.datetime.fromisoformat(report_text.quarantined_at)  # type: ignore[attr-defined]
+    when = dt.datetime.fromisoformat(report.quarantined_at)  # type: ignore[attr-defined]
     return when.astimezone(dt.UTC).replace(tzinfo=None) if when.tzinfo else when
 
 
@@ -102,13 +107,12 @@ def ingest(
     warehouse_path: WarehouseOption = None,
 ) -> None:
     """Load release files given by path (a query export has no flow column: say which)."""
-    from flows.build_warehouse import build_warehouse
-
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         raise typer.BadParameter(f"no such file: {', '.join(missing)}")
-    paths = [str(f.resolve()) for f in files]
-    _run_flow(lambda: build_warehouse(None, _text(warehouse_path), paths, flow.value))
+    paths = [f.resolve() for f in files]
+    settings = get_settings(warehouse_path=warehouse_path)
+    _run_job(settings, files=paths, trade_flow=flow.value)
 
 
 @app.command()
@@ -195,10 +199,10 @@ def status(warehouse_path: WarehouseOption = None) -> None:
     settings = get_settings(warehouse_path=warehouse_path)
     loaded: dict[str, dt.datetime] = {}
     if settings.warehouse_path.exists():
-        con = warehouse.connect(settings.warehouse_path, read_only=True)
+        con = connect(settings.warehouse_path, read_only=True)
         try:
-            console.print(warehouse.describe(con))
-            loaded = warehouse.loaded_source_names(con)
+            console.print(describe(con))
+            loaded = loaded_source_names(con)
         finally:
             con.close()
     else:
@@ -223,7 +227,7 @@ def rollback(
 ) -> None:
     """Publish an earlier version of the warehouse again (atomically; the current one is kept)."""
     published = get_settings(warehouse_path=warehouse_path).warehouse_path
-    versions = warehouse.list_versions(published)
+    versions = publication.list_versions(published)
     if list_only or not versions:
         for version in versions:
             console.print(version.name)
@@ -231,9 +235,9 @@ def rollback(
             errors.print(f"No kept versions of {published}.")
             raise typer.Exit(0 if list_only else 1)
         return
-    chosen = versions[0] if to is None else warehouse.versions_dir(published) / to
-    with warehouse.run_lock(published):
-        warehouse.rollback(published, chosen)
+    chosen = versions[0] if to is None else publication.versions_dir(published) / to
+    with run_lock(published):
+        publication.rollback(published, chosen)
     console.print(f"Published {chosen.name} again as {published}.")
 
 
@@ -249,7 +253,7 @@ def export(
 ) -> None:
     """Write every mart as Parquet, for tools that read files."""
     path = get_settings(warehouse_path=warehouse_path).warehouse_path
-    written = warehouse.export_marts(_existing(path), directory)
+    written = parquet_export.export_marts(_existing(path), directory)
     for file in written:
         console.print(str(file))
 
@@ -265,20 +269,41 @@ def docs() -> None:
     console.print(f"{readme}: {'updated' if changed else 'up to date'}")
 
 
-def _run_flow(call: Callable[[], object]) -> None:
-    from flows.build_warehouse import DiskFullError, RejectedReleasesError
+@contextlib.contextmanager
+def _job_log(stream: Console) -> Iterator[None]:
+    """The job's log (steps, releases found, quarantines) on stderr, above the progress bar."""
+    from rich.logging import RichHandler
+
+    logger = logging.getLogger("customs_etl")
+    handler = RichHandler(console=stream, show_path=False, markup=False, rich_tracebacks=False)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+
+
+def _run_job(settings: Settings, **request: object) -> None:
+    """The job itself, in this process: no Prefect server is started for a run by hand (the
+    scheduled runs are Prefect's, through flows/build_warehouse.py)."""
+    from customs_etl.job import run_job
 
     try:
-        with progress.rich_bar(errors):
-            call()
-    except (RejectedReleasesError, DiskFullError, warehouse.RunInProgressError) as error:
-        errors.print(f"[red]{error}[/red]")
+        with progress.rich_bar(errors), _job_log(errors):
+            summary = run_job(settings, **request)  # type: ignore[arg-type]
+    except (RejectedReleasesError, DiskFullError, RunInProgressError) as error:
+        errors.print(str(error), markup=False, highlight=False)
         raise typer.Exit(1) from error
+    console.print(summary.text(), markup=False, highlight=False)
 
 
 def _open_published(warehouse_path: Path | None) -> duckdb.DuckDBPyConnection:
     path = get_settings(warehouse_path=warehouse_path).warehouse_path
-    return warehouse.connect(_existing(path), read_only=True)
+    return connect(_existing(path), read_only=True)
 
 
 def _existing(path: Path) -> Path:
@@ -317,10 +342,6 @@ def _cell(column: str, value: object) -> str:
     if whole and "value" in column and value == int(value):  # type: ignore[arg-type]
         return f"{int(value):,}"  # type: ignore[arg-type]
     return str(value)
-
-
-def _text(path: Path | None) -> str | None:
-    return None if path is None else str(path.resolve())
 
 
 if __name__ == "__main__":

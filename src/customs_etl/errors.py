@@ -65,3 +65,20 @@ def _restore(kind: type[ReleaseError], fields: dict[str, object]) -> ReleaseErro
     error.__dict__.update(fields)
     Exception.__init__(error, error.message())
     return error
+
+
+class RunInProgressError(RuntimeError):
+    """Another run holds the warehouse lock."""
+
+
+class DiskFullError(RuntimeError):
+    """The build ran out of space; the published warehouse was not touched."""
+
+
+class RejectedReleasesError(RuntimeError):
+    """Raised at the end of a run that loaded what it could but rejected some files; carries
+    the run's summary (customs_etl.job.RunSummary)."""
+
+    def __init__(self, message: str, summary: object = None) -> None:
+        super().__init__(message)
+        self.summary = summary

@@ -10,9 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from support import export_file
-
-from flows.build_warehouse import build_warehouse
+from support import export_file, run_job
 
 READER = textwrap.dedent(
     """
@@ -54,7 +52,7 @@ def test_a_superset_style_reader_sees_old_or_new_never_a_mix(
             f"2024{month:02d}",
             [("109", "1006", 100)],
         )
-    build_warehouse(str(landing), str(published))
+    run_job(str(landing), str(published))
     old_total = 600
     stop = tmp_path / "stop"
     outs = [tmp_path / f"reader-{i}.json" for i in range(3)]  # several dashboards at once
@@ -71,7 +69,7 @@ def test_a_superset_style_reader_sees_old_or_new_never_a_mix(
                 f"2024{month:02d}",
                 [("109", "6704", 50)],
             )
-        summary = build_warehouse(str(landing), str(published))
+        summary = run_job(str(landing), str(published))
         assert summary.published
         time.sleep(0.5)
     finally:

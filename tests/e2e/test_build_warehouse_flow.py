@@ -13,7 +13,8 @@ import duckdb
 import pytest
 from support import FIXTURES, PROJECT_DIR, SAMPLE_LANDING
 
-from flows.build_warehouse import RejectedReleasesError, build_warehouse
+from customs_etl.errors import RejectedReleasesError
+from flows.build_warehouse import build_warehouse
 
 EXPECTED_TOTALS = PROJECT_DIR / "data" / "sample" / "expected_totals.csv"
 

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import FIXTURES, export_file
+from support import FIXTURES, export_file, run_job
 
+from customs_etl.errors import RejectedReleasesError
 from customs_etl.validate import quarantine
-from flows.build_warehouse import RejectedReleasesError, build_warehouse
 
 BAD = FIXTURES / "bad"
 GOOD_ROW = ("109", "67041100", 1_204_551)
@@ -55,7 +55,7 @@ def published(prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyP
     landing = tmp_path / "landing"
     export_file(landing / "import/2025-01", "good.csv", "202501", [GOOD_ROW])
     path = tmp_path / "warehouse" / "customs.duckdb"
-    build_warehouse(str(landing), str(path))
+    run_job(str(landing), str(path))
     return path
 
 
@@ -77,7 +77,7 @@ def test_bad_input_is_quarantined_and_nothing_published_changes(
     export_file(landing / "export/2025-03", "fine.csv", "202503", [("109", "10063020", 42)])
 
     with pytest.raises(RejectedReleasesError) as caught:
-        build_warehouse(str(landing), str(published))
+        run_job(str(landing), str(published))
 
     assert message in str(caught.value)
     after = answers(published)
@@ -117,7 +117,7 @@ def test_a_failing_release_does_not_hold_back_its_validation_batch(
     export_file(folder, "c_eyelashes.csv", "202504", [("133", "67049000", 9)])
 
     with pytest.raises(RejectedReleasesError) as caught:
-        build_warehouse(str(landing), str(published))
+        run_job(str(landing), str(published))
 
     assert str(caught.value).startswith("4 release file(s) seen: 2 loaded")
     [report] = quarantine.read_reports(published.parent / "quarantine")
@@ -151,13 +151,13 @@ def test_a_fixed_file_loads_on_the_next_run_and_leaves_quarantine(
     shutil.copy(BAD / "negative_value.csv", bad)
     bad.write_bytes(bad.read_bytes().replace(b"202501", b"202504"))
     with pytest.raises(RejectedReleasesError):
-        build_warehouse(str(landing), str(published))
+        run_job(str(landing), str(published))
     status = CliRunner().invoke(app, ["status", "--warehouse", str(published)])
     assert "1 release(s) quarantined" in status.output
     assert "import/2025-04/wigs.csv: value: 1 unexpected row(s)" in status.output
 
     bad.write_bytes(bad.read_bytes().replace(b'"-880,000"', b'"880,000"'))  # fixed by a person
-    summary = build_warehouse(str(landing), str(published))
+    summary = run_job(str(landing), str(published))
     assert summary.loaded == ["import/2025-04/wigs.csv"]
     status = CliRunner().invoke(app, ["status", "--warehouse", str(published)])
     assert "0 release(s) quarantined" in status.output
@@ -171,7 +171,7 @@ def test_a_january_to_month_value_that_falls_is_quarantined(
     january_february = landing / "preliminary/2026-02/prelim_202602_usd.html"
     january_february.parent.mkdir(parents=True)
     shutil.copy(FIXTURES / "preliminary" / "prelim_202602_janfeb_usd.html", january_february)
-    build_warehouse(str(landing), str(published))
+    run_job(str(landing), str(published))
     before = answers(published)
 
     # March's table says the USA's January-to-March exports were 60,000.0 (USD1 Million),
@@ -180,7 +180,7 @@ def test_a_january_to_month_value_that_falls_is_quarantined(
     march.parent.mkdir(parents=True)
     shutil.copy(BAD / "ytd_falls_202603.html", march)
     with pytest.raises(RejectedReleasesError) as caught:
-        build_warehouse(str(landing), str(published))
+        run_job(str(landing), str(published))
 
     message = str(caught.value)
     assert "preliminary/2026-03/prelim_202603_usd.html" in message

@@ -1,7 +1,7 @@
 """Faults caused for real: the job killed with SIGKILL at random moments, and two runs at once.
 
-Each trial runs `customs-etl run` in a subprocess against the session's Prefect server, kills
-it after a random delay (seeded), then checks that the published warehouse answers exactly as
+Each trial runs `customs-etl run` in a subprocess, kills it after a random delay (seeded) or
+at a chosen step of the build, then checks that the published warehouse answers exactly as
 before (or exactly as after, when the kill came after publication), that the landing zone lost
 nothing, and that the next run ends equal to a run that was never interrupted.
 """
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import export_file
+from support import export_file, run_job
 
-from flows.build_warehouse import build_warehouse
+from customs_etl.publish import build as publication
 
 TRIALS = 8
 SEED = 20251129
@@ -64,12 +64,7 @@ def landing_digest(landing: Path) -> dict[str, str]:
 
 
 def job(landing: Path, published: Path, work: Path, log: Path) -> subprocess.Popen:
-    from prefect.settings import PREFECT_API_URL
-
-    env = os.environ | {
-        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-        "CUSTOMS_WORK_DIR": str(work),
-    }
+    env = os.environ | {"CUSTOMS_WORK_DIR": str(work), "COLUMNS": "200"}
     command = [sys.executable, "-m", "customs_etl.cli", "run", "--landing", str(landing)]
     command += ["--warehouse", str(published)]
     with log.open("w") as out:
@@ -77,20 +72,20 @@ def job(landing: Path, published: Path, work: Path, log: Path) -> subprocess.Pop
 
 
 def phase(log: Path) -> str:
-    tasks = re.findall(r"Task run '([a-z-]+)-[0-9a-f]+'", log.read_text(errors="replace"))
-    return tasks[-1] if tasks else "start-up"
+    steps = re.findall(r"Step: ([a-z -]+?)\s*$", log.read_text(errors="replace"), re.MULTILINE)
+    return steps[-1] if steps else "start-up"
 
 
 @pytest.fixture(scope="module")
-def scenario(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) -> dict:
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict:
     root = tmp_path_factory.mktemp("crash")
     before = root / "before.duckdb"
-    build_warehouse(str(make_landing(root / "half", range(1, 4))), str(before))
+    run_job(str(make_landing(root / "half", range(1, 4))), str(before))
     full_landing = make_landing(root / "full", range(1, 7))
     reference = root / "reference" / "customs.duckdb"
     reference.parent.mkdir()
     shutil.copy2(before, reference)
-    # An uninterrupted run, timed the way the trials see it: from the flow's start to the end.
+    # An uninterrupted run, timed the way the trials see it: from the job's start to the end.
     log = root / "reference.log"
     process = job(full_landing, reference, root / "reference-work", log)
     wait_for_flow_start(log, process)
@@ -107,12 +102,16 @@ def scenario(prefect_harness: None, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def wait_for_flow_start(log: Path, process: subprocess.Popen, limit: float = 120.0) -> None:
-    """Start-up (imports) is not the interesting part: kill within the flow run itself."""
+    """Start-up (imports) is not the interesting part: kill within the run itself."""
+    wait_for_step(log, process, "discover", limit)
+
+
+def wait_for_step(log: Path, process: subprocess.Popen, step: str, limit: float = 120.0) -> None:
     deadline = time.monotonic() + limit
-    while "Beginning flow run" not in log.read_text(errors="replace"):
+    while phase(log) != step:
         assert process.poll() is None, log.read_text()[-3000:]
-        assert time.monotonic() < deadline, "the job never started its flow run"
-        time.sleep(0.05)
+        assert time.monotonic() < deadline, f"the job never reached step {step}"
+        time.sleep(0.01)
 
 
 def test_sigkill_at_random_moments_loses_nothing(
@@ -139,7 +138,7 @@ def test_sigkill_at_random_moments_loses_nothing(
         assert landing_digest(scenario["landing"]) == digest
         # The next run (in this process: same code, no second start-up) completes the work.
         monkeypatch.setenv("CUSTOMS_WORK_DIR", str(folder / "work"))
-        build_warehouse(str(scenario["landing"]), str(published))
+        run_job(str(scenario["landing"]), str(published))
         assert snapshot(published) == scenario["expected_after"], trial
         published_when = "after" if state == scenario["expected_after"] else "before"
         outcomes.append(
@@ -149,6 +148,31 @@ def test_sigkill_at_random_moments_loses_nothing(
         )
     with capsys.disabled():  # shown in CI's output, not only on failure
         print(f"\n{TRIALS} crash trials (seed {SEED}):\n" + "\n".join(outcomes))
+
+
+@pytest.mark.parametrize("step", ["load", "marts"])
+def test_sigkill_in_the_middle_of_the_build_loses_nothing(
+    scenario: dict, step: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed while the private build is being written (the step's log line seen and the
+    build file there at the moment of the kill): the published file answers as before, no
+    build is left to be mistaken for the warehouse, and the next run ends as if never killed."""
+    folder = scenario["root"] / f"mid-{step}"
+    published = folder / "warehouse" / "customs.duckdb"
+    published.parent.mkdir(parents=True)
+    shutil.copy2(scenario["before"], published)
+    log = folder / "killed.log"
+    process = job(scenario["landing"], published, folder / "work", log)
+    wait_for_step(log, process, step)
+    building = publication.build_path_for(published).exists()
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    assert building, f"no build in progress at step {step}"
+    assert snapshot(published) == scenario["expected_before"]
+    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(folder / "work"))
+    run_job(str(scenario["landing"]), str(published))
+    assert snapshot(published) == scenario["expected_after"]
+    assert not publication.build_path_for(published).exists()
 
 
 def test_two_runs_at_once_one_works_the_other_says_so(scenario: dict) -> None:

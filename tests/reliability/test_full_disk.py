@@ -10,9 +10,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import export_file
+from support import export_file, run_job
 
-from flows.build_warehouse import DiskFullError, build_warehouse
+from customs_etl.errors import DiskFullError
 
 
 @pytest.fixture
@@ -37,7 +37,7 @@ def test_a_full_disk_leaves_the_published_warehouse_untouched(
     landing = tmp_path / "landing"
     export_file(landing / "export/2025-01", "a.csv", "202501", [("109", "10063020", 100)])
     first = tmp_path / "first" / "customs.duckdb"
-    build_warehouse(str(landing), str(first))
+    run_job(str(landing), str(first))
     size = first.stat().st_size
     # Room for the published file and a little more, not for a second copy to build in.
     disk = small_disk(size + size // 2)
@@ -47,7 +47,7 @@ def test_a_full_disk_leaves_the_published_warehouse_untouched(
     export_file(landing / "export/2025-02", "a.csv", "202502", [("109", "10063020", 200)])
 
     with pytest.raises(DiskFullError) as caught:
-        build_warehouse(str(landing), str(published))
+        run_job(str(landing), str(published))
 
     assert "is full" in str(caught.value) and "unchanged" in str(caught.value)
     assert hashlib.sha256(published.read_bytes()).hexdigest() == digest

@@ -7,9 +7,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import export_file
-
-from flows.build_warehouse import build_warehouse
+from support import export_file, run_job
 
 
 def marts(path: Path) -> list[tuple]:
@@ -32,12 +30,12 @@ def test_copies_are_recognised_and_new_vintages_replace(
         landing / "import/2025-06", "wigs.csv", "202506", [("109", "67041100", 7)]
     )
     published = tmp_path / "customs.duckdb"
-    build_warehouse(str(landing), str(published))
+    run_job(str(landing), str(published))
     first = marts(published)
 
     # The same bytes under another name: recognised by checksum, nothing loaded twice.
     shutil.copy(original, landing / "import/2025-06" / "wigs (1).csv")
-    again = build_warehouse(str(landing), str(published))
+    again = run_job(str(landing), str(published))
     assert again.loaded == [] and sorted(again.skipped) == [
         "import/2025-06/wigs (1).csv",
         "import/2025-06/wigs.csv",
@@ -47,7 +45,7 @@ def test_copies_are_recognised_and_new_vintages_replace(
     # Other bytes under a name already seen: a new vintage of that release, not an overwrite.
     export_file(landing / "import/2025-06", "wigs.csv", "202506", [("109", "67041100", 9)])
     (landing / "import/2025-06" / "wigs (1).csv").unlink()
-    revised = build_warehouse(str(landing), str(published))
+    revised = run_job(str(landing), str(published))
     assert revised.loaded == ["import/2025-06/wigs.csv"]
     con = duckdb.connect(str(published), read_only=True)
     vintages = con.execute(
@@ -81,7 +79,7 @@ def test_a_revision_arriving_before_its_original_ends_in_the_same_marts(
             export_file(
                 landing / "import/2025-06", name, "202506", [("109", "67041100", files[name])]
             )
-            build_warehouse(str(landing), str(published))
+            run_job(str(landing), str(published))
         results.append(marts(published))
     in_order, reversed_order = results
     assert in_order == reversed_order

@@ -23,13 +23,12 @@ from urllib.parse import urldefrag, urljoin
 import httpx
 
 from customs_etl import __version__
+from customs_etl.extract.html import detect_challenge_or_error, page_links
 from customs_etl.extract.landing_zone import LandingZone
 from customs_etl.extract.releases import ReleaseFile
 from customs_etl.transform.preliminary_tables import (
-    detect_challenge_or_error,
     is_preliminary_title,
     looks_like_challenge_or_error,
-    page_links,
 )
 
 USER_AGENT = (
@@ -196,17 +195,6 @@ def _retry_after(value: str | None, cap: float) -> float | None:
     return min(max(0.0, (when - datetime.now(UTC)).total_seconds()), cap)
 
 
-def is_retryable(exc: BaseException) -> bool:
-    """Whether a failure is worth retrying; the same rule for Prefect's retry_condition_fn."""
-    return isinstance(exc, RetryableFetchError)
-
-
-def retry_condition(task: object, task_run: object, state: object) -> bool:
-    """A Prefect `retry_condition_fn`: retry a failed task only on a RetryableFetchError."""
-    exc = state.result(raise_on_failure=False)  # type: ignore[attr-defined]
-    return isinstance(exc, BaseException) and is_retryable(exc)
-
-
 def backoff_delay(
     attempt: int, *, backoff_base: float, cap: float = 300.0, jitter: float = 0.0
 ) -> float:
@@ -280,18 +268,32 @@ def discover_table_urls(index_html: str, base_url: str) -> list[str]:
 
 
 def fetch_to_landing_zone(
-    url: str, zone: LandingZone, *, client: httpx.Client, timeout: float
+    url: str,
+    zone: LandingZone,
+    *,
+    client: httpx.Client,
+    timeout: float,
+    attempts: int = 1,
+    backoff_base: float = 0.0,
 ) -> ReleaseFile:
-    """One conditional GET of a preliminary-table page, kept in the landing zone before
-    anything reads it. An unchanged page (304) is not downloaded again: the copy kept from the
-    last fetch is the release. Raises RetryableFetchError / FetchRejectedError."""
+    """A conditional GET of a preliminary-table page (retried as fetch_with_retries does), kept
+    in the landing zone before anything reads it. An unchanged page (304) is not downloaded
+    again: the copy kept from the last fetch is the release. Raises RetryableFetchError (after
+    the last attempt) / FetchRejectedError."""
     last = zone.last_fetch(url)
     validators = (
         CacheValidators(str(last["etag"]) or None, str(last["last_modified"]) or None)
         if last
         else None
     )
-    result = fetch(url, client=client, validators=validators, timeout=timeout)
+    result = fetch_with_retries(
+        url,
+        client=client,
+        validators=validators,
+        attempts=attempts,
+        backoff_base=backoff_base,
+        timeout=timeout,
+    )
     if result.not_modified and last:
         return ReleaseFile(
             path=zone.root / str(last["object"]),
@@ -315,11 +317,24 @@ def fetch_to_landing_zone(
     return kept
 
 
-def table_urls_from_index(index_url: str, *, client: httpx.Client, timeout: float) -> list[str]:
+def table_urls_from_index(
+    index_url: str,
+    *,
+    client: httpx.Client,
+    timeout: float,
+    attempts: int = 1,
+    backoff_base: float = 0.0,
+) -> list[str]:
     """The by-country table pages an index page links to (fetched unconditionally: it is
     small and its links are what changes)."""
-    result = fetch(
-        index_url, client=client, validators=None, timeout=timeout, check=detect_challenge_or_error
+    result = fetch_with_retries(
+        index_url,
+        client=client,
+        validators=None,
+        attempts=attempts,
+        backoff_base=backoff_base,
+        timeout=timeout,
+        check=detect_challenge_or_error,
     )
     return discover_table_urls((result.body or b"").decode("utf-8", errors="replace"), index_url)
 
@@ -337,8 +352,6 @@ __all__ = [
     "fetch",
     "fetch_to_landing_zone",
     "fetch_with_retries",
-    "is_retryable",
     "make_client",
-    "retry_condition",
     "table_urls_from_index",
 ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from customs_etl.errors import UnknownFlowError
 
@@ -26,6 +26,8 @@ _PUBLISHED = re.compile(
     r"[._\- ]?published[-_ ]?((?:19|20)\d{2})-?(0[1-9]|1[0-2])-?(0[1-9]|[12]\d|3[01])",
     re.IGNORECASE,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,22 @@ def published_on_in(name: str) -> dt.date | None:
 def slot_name(name: str) -> str:
     path = Path(name)
     return (path.parent / _PUBLISHED.sub("", path.name)).as_posix()
+
+
+def vintage_order(release: ReleaseFile, period: str) -> tuple[str, dt.date, str]:
+    """The order in which vintages of a period are loaded: oldest month first, then oldest
+    publication (unknown last), then checksum. (Which vintage is current is decided in SQL:
+    sql/core/releases_in_view.sql.)"""
+    return period, release.published_on or dt.date.max, release.release_id
+
+
+def one_per_release(items: Iterable[T], release_id: Callable[[T], str]) -> list[T]:
+    """The same bytes under two names (or a page fetched and also dropped) are one release:
+    the first item of each release id, in their order."""
+    first: dict[str, T] = {}
+    for item in items:
+        first.setdefault(release_id(item), item)
+    return list(first.values())
 
 
 def sha256_file(path: Path) -> str:

@@ -32,6 +32,8 @@ from typing import Literal
 
 import duckdb
 
+from customs_etl.load import migrations, registry
+
 LAYERS = ("meta", "staging", "core", "marts")
 # How each layer's select models are stored: core's are views, cheap and always current (its
 # incremental aggregates are tables, as every incremental model is); what BI tools read (marts,
@@ -39,10 +41,10 @@ LAYERS = ("meta", "staging", "core", "marts")
 # (a view then: the big tables are not written twice).
 MATERIALIZATION = {"meta": "table", "staging": "table", "core": "view", "marts": "table"}
 _COMMENT = re.compile(r"--[^\n]*")
-_INCREMENTAL = re.compile(
-    r"^-- materialized: incremental by (month|half)( and a year later)?[ \t]*$", re.MULTILINE
-)
-_MATERIALIZED_AS = re.compile(r"^-- materialized: (table|view)[ \t]*$", re.MULTILINE)
+# How a model is stored is declared once: `materialized:` in its .yml (bigquery-etl's one
+# metadata file per table) where it has one, else a `-- materialized:` line in its SQL.
+_DECLARED = re.compile(r"^(?:-- )?materialized: ([^\n#]+?)[ \t]*$", re.MULTILINE)
+_INCREMENTAL = re.compile(r"incremental by (month|half)( and a year later)?")
 # Months per statement of a chunked full build: at national scale (~1M core rows a month) three
 # months of the commodity marts fit a 1 GB DuckDB budget; the whole history does not.
 CHUNK_MONTHS = 3
@@ -97,6 +99,13 @@ class Model:
     schema: str
     table: str
     sql: str
+    spec: str | None = None  # the model's .yml, where it has one
+
+    @property
+    def declared(self) -> str | None:
+        """What the model says of its storage: `table`, `view` or `incremental by ...`."""
+        match = _DECLARED.search(self.spec if self.spec is not None else self.sql)
+        return match[1] if match else None
 
     @property
     def name(self) -> str:
@@ -108,7 +117,7 @@ class Model:
 
     @property
     def incremental(self) -> Incremental | None:
-        match = _INCREMENTAL.search(self.sql)
+        match = _INCREMENTAL.fullmatch(self.declared or "")
         if match is None:
             return None
         return Incremental(match[1], bool(match[2]))  # type: ignore[arg-type]
@@ -116,21 +125,33 @@ class Model:
     @property
     def materialization(self) -> str:
         """`table` or `view`: an incremental model is a table whatever its layer (a core
-        aggregate kept per month, say); a model saying `-- materialized: table` or `view` is
-        that; the others are as their layer says."""
+        aggregate kept per month, say); a model declaring `table` or `view` is that; the
+        others are as their layer says."""
         if self.incremental:
             return "table"
-        if match := _MATERIALIZED_AS.search(self.sql):
-            return match[1]
+        if self.declared in ("table", "view"):
+            return self.declared
         return MATERIALIZATION[self.schema]
 
 
 def discover_models(sql_dir: Path) -> list[Model]:
-    return [
-        Model(layer, path.stem, path.read_text(encoding="utf-8"))
+    models = [
+        Model(layer, path.stem, path.read_text(encoding="utf-8"), _spec(path))
         for layer in LAYERS
         for path in sorted((sql_dir / layer).glob("*.sql"))
     ]
+    for model in models:
+        if model.spec is not None and _DECLARED.search(model.sql):
+            raise ValueError(
+                f"{model.name}: its storage is declared in both its .sql and its .yml; "
+                "expected `materialized:` in the .yml only"
+            )
+    return models
+
+
+def _spec(sql_path: Path) -> str | None:
+    yml = sql_path.with_suffix(".yml")
+    return yml.read_text(encoding="utf-8") if yml.is_file() else None
 
 
 def dependencies(models: list[Model]) -> dict[str, set[str]]:
@@ -179,8 +200,10 @@ def create_schemas(con: duckdb.DuckDBPyConnection) -> None:
 
 def apply_ddl(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
     create_schemas(con)
+    migrations.before_ddl(con)
     for model in ordered([m for m in discover_models(sql_dir) if m.is_ddl]):
         con.execute(model.sql)
+    migrations.after_ddl(con)
 
 
 class Checksums:
@@ -377,3 +400,39 @@ def forget_builds(con: duckdb.DuckDBPyConnection) -> None:
     an as-of copy's)."""
     if _table_exists(con, "meta", "models"):
         con.execute("delete from meta.models")
+
+
+def prepare_schema(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
+    apply_ddl(con, sql_dir)
+
+
+def build_models(
+    con: duckdb.DuckDBPyConnection,
+    sql_dir: Path,
+    seeds_dir: Path,
+    layers: tuple[str, ...] = LAYERS,
+    touched_periods: list[dt.date] | None = None,
+    chunk_months: int | None = CHUNK_MONTHS,
+) -> list[str]:
+    """Rebuild staging (seeds), core views and marts in one transaction. With the months a run
+    touched, incremental marts rebuild only those; None rebuilds everything in full. A full
+    build of an incremental mart runs `chunk_months` months at a time (None: one statement),
+    so that its memory does not grow with the history."""
+    variables = {"seeds_dir": str(seeds_dir.resolve())}
+    con.execute("begin transaction")
+    try:
+        every_month = None if chunk_months is None else registry.core_months(con)
+        built = build(
+            con,
+            sql_dir,
+            variables,
+            layers,
+            touched_periods,
+            all_periods=every_month,
+            chunk_months=chunk_months or CHUNK_MONTHS,
+        )
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return built

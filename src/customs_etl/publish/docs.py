@@ -14,6 +14,8 @@ END = "<!-- marts-reference:end -->"
 _STORED_AS = {
     "table": "a table.",
     "view": "a view: the figures are a table in `core`, the names are looked up as it is read.",
+    "incremental by month": "a table, rebuilt a month at a time where a run's releases change.",
+    "incremental by half": "a table, rebuilt a half-year at a time where a run's releases change.",
 }
 
 

@@ -1,4 +1,5 @@
-"""Staged export -> the canonical detailed-trade frame (Polars in, Polars out)."""
+"""The canonical frames a release is parsed into (Polars in, Polars out): detailed-trade rows of
+an export, and the preliminary rows of a preliminary table."""
 
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ HS_LEVELS = (2, 4, 6, 8)
 
 
 def to_canonical(
-    staged: pl.DataFrame, release: ReleaseFile, partners: pl.DataFrame
+    parsed: pl.DataFrame, release: ReleaseFile, partners: pl.DataFrame
 ) -> pl.DataFrame:
     """Attach release, flow and partner identity; an unknown partner code is an error."""
-    frame = staged.with_columns(
+    frame = parsed.with_columns(
         release_id=pl.lit(release.release_id),
         flow=pl.lit(release.flow),
         hs_level=pl.col("hs_code").str.len_chars().cast(pl.Int8),
@@ -92,14 +93,15 @@ def _check_partners_known(frame: pl.DataFrame, source_name: str) -> None:
         )
 
 
-# Preliminary ("headline") trade: one row per partner label and flow of a preliminary table.
-HEADLINE_SCHEMA: dict[str, pl.DataType] = {
+# Preliminary trade: one row per partner label and flow of a preliminary table.
+PRELIMINARY_SCHEMA: dict[str, pl.DataType] = {
     "release_id": pl.String(),
     "source_row": pl.Int64(),
     "period_start": pl.Date(),  # first month covered: January for a January-February table
     "period": pl.Date(),  # last month covered
     "months_covered": pl.Int8(),
     "partner_label": pl.String(),
+    "partner_key": pl.String(),  # the label as label_key makes it: how labels are matched
     "label_kind": pl.String(),  # partner | group | total; null when the label is unknown
     "partner_code": pl.String(),  # GACC code of a partner label, else null
     "flow": pl.String(),  # total | export | import
@@ -111,7 +113,9 @@ HEADLINE_SCHEMA: dict[str, pl.DataType] = {
 
 
 def label_key(label: pl.Expr) -> pl.Expr:
-    """Letters and digits only, lower case: "Korea,Rep." and "Korea, Rep." are one label."""
+    """Letters and digits only, lower case: "Korea,Rep." and "Korea, Rep." are one label. The
+    one rule for matching partner labels: kept as `partner_key` on every preliminary row, so
+    SQL matches on that column rather than repeating it."""
     return label.str.to_lowercase().str.replace_all(r"[^0-9a-z]", "")
 
 
@@ -130,77 +134,16 @@ def partner_labels(partners: pl.DataFrame, labels: pl.DataFrame) -> pl.DataFrame
     return pl.concat([curated, by_name]).unique("key", keep="first", maintain_order=True)
 
 
-def to_headline(
+def to_preliminary_rows(
     table: pl.DataFrame, release_id: str, partners: pl.DataFrame, labels: pl.DataFrame
 ) -> pl.DataFrame:
     """A parsed preliminary table with its release, first month and partner identity."""
     months_back = pl.col("months_covered").cast(pl.Int32) - 1
-    frame = (
-        table.with_columns(
-            release_id=pl.lit(release_id),
-            period_start=pl.col("period").dt.offset_by(pl.format("-{}mo", months_back)),
-            key=label_key(pl.col("partner_label")),
-        )
-        .join(partner_labels(partners, labels), on="key", how="left")
-        .drop("key")
-    )
-    return frame.select([pl.col(c).cast(t) for c, t in HEADLINE_SCHEMA.items()]).sort(
+    frame = table.with_columns(
+        release_id=pl.lit(release_id),
+        period_start=pl.col("period").dt.offset_by(pl.format("-{}mo", months_back)),
+        partner_key=label_key(pl.col("partner_label")),
+    ).join(partner_labels(partners, labels), left_on="partner_key", right_on="key", how="left")
+    return frame.select([pl.col(c).cast(t) for c, t in PRELIMINARY_SCHEMA.items()]).sort(
         "source_row", "flow"
     )
-
-
-# What a preliminary table's figures must agree with: its rounding (each cell is printed to
-# 0.1 of the unit, so a total and its two parts may differ by up to 0.15 of it).
-TABLE_ROUNDING = {"USD": 150_000, "CNY": 15_000_000}
-NEIGHBOUR_SCHEMA = {"key": pl.String, "flow": pl.String, "period": pl.Date, "value_ytd": pl.Int64}
-
-
-def preliminary_checks(headline: pl.DataFrame, neighbours: pl.DataFrame) -> pl.DataFrame:
-    """The headline rows plus the columns the preliminary_table suite checks: total minus
-    exports and imports, and the January-to-month change against the previous and next
-    months' tables of the same year (`neighbours`: key, flow, period, value_ytd)."""
-    frame = headline.with_columns(key=label_key(pl.col("partner_label")))
-    parts = (
-        frame.filter(pl.col("flow") != "total")
-        .group_by("key")
-        .agg(
-            parts_month=_sum_of_both("value_month"),
-            parts_ytd=_sum_of_both("value_ytd"),
-        )
-    )
-    is_total = pl.col("flow") == "total"
-    return (
-        frame.join(parts, on="key", how="left")
-        .with_columns(
-            total_minus_parts_month=pl.when(is_total).then(pl.col("value_month") - "parts_month"),
-            total_minus_parts_ytd=pl.when(is_total).then(pl.col("value_ytd") - "parts_ytd"),
-            ytd_change_from_previous_table=pl.col("value_ytd")
-            - _neighbour_ytd(frame, neighbours, months=-1),
-            ytd_excess_over_next_table=pl.col("value_ytd")
-            - _neighbour_ytd(frame, neighbours, months=1),
-        )
-        .drop("key", "parts_month", "parts_ytd")
-    )
-
-
-def _sum_of_both(column: str) -> pl.Expr:
-    return pl.when(pl.col(column).null_count() == 0).then(pl.col(column).sum())
-
-
-def _neighbour_ytd(frame: pl.DataFrame, neighbours: pl.DataFrame, months: int) -> pl.Series:
-    """The neighbouring month's January-to-month value for each row, null where there is none
-    (another year, or not loaded)."""
-    wanted = frame.select(
-        "key",
-        "flow",
-        period=pl.col("period").dt.offset_by(f"{months}mo"),
-        year=pl.col("period").dt.year(),
-    ).with_row_index("position")
-    found = wanted.join(
-        neighbours.select("key", "flow", "period", neighbour_ytd="value_ytd"),
-        on=["key", "flow", "period"],
-        how="left",
-    ).filter(pl.col("period").dt.year() == pl.col("year"))
-    return wanted.join(found.select("position", "neighbour_ytd"), on="position", how="left").sort(
-        "position"
-    )["neighbour_ytd"]

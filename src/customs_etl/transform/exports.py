@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from customs_etl.errors import ReleaseError, ReleaseTooLargeError
-from customs_etl.transform.preliminary_tables import detect_challenge_or_error
+from customs_etl.extract.html import detect_challenge_or_error
 from customs_etl.transform.xlsx import ZIP_MAGIC, read_xlsx_text
 
 # Header of each dialect -> staging column. English spellings are GACC's own ("Supplimentary").

@@ -9,14 +9,14 @@ signals disagree, is rejected whole with a ReleaseError.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from html.parser import HTMLParser
 
 import polars as pl
 
 from customs_etl.errors import ReleaseError
+from customs_etl.extract.html import Page, Table, clean, decode, detect_challenge_or_error, is_html
 
 SCHEMA = {
     "period": pl.Date,
@@ -105,7 +105,7 @@ class PreliminaryTable:
 
 def parse_preliminary_table(html: bytes | str, source: str) -> PreliminaryTable:
     """Parse one preliminary table page; `source` (file name or URL) names it in errors."""
-    page = _Page.parse(_decode(html))
+    page = Page.parse(decode(html))
     title, number, period_text, title_currency = _find_title(page, source)
     unit_text, unit_currency, scale = _find_unit(page, source)
     if title_currency != unit_currency:
@@ -131,31 +131,6 @@ def parse_preliminary_table(html: bytes | str, source: str) -> PreliminaryTable:
     return PreliminaryTable(frame, title, unit_currency, period, months_covered, number, unit_text)
 
 
-def detect_challenge_or_error(body: bytes, content_type: str | None) -> str | None:
-    """Why a response is an anti-bot challenge or an error page rather than content, or None."""
-    if not body.strip():
-        return "the body is empty"
-    if content_type and not _is_html(content_type):
-        return f"not an HTML page (content type {content_type!r})"
-    text = _decode(body)
-    lowered = text.lower()
-    for marker, what in _CHALLENGE_MARKERS:
-        if marker in lowered:
-            return f"an anti-bot challenge page ({what})"
-    if not _TAGS_THAT_TELL.search(lowered):
-        # Without a title, heading or script tag neither test below can fire; parsing the page
-        # is then wasted (every CSV export is checked, and commodity names hold "<").
-        return None
-    page = _Page.parse(text)
-    error = _ERROR_MARKERS.search(" ".join([page.title_text, *page.headings]))
-    if error is not None:
-        return f"an error page (title or heading says {error.group(0)!r})"
-    if not page.tables and not page.links and "<script" in lowered and len(page.text) < 200:
-        # A near-empty page that only runs scripts is how unknown challenges look.
-        return "a script-only page with no content (likely a JavaScript challenge)"
-    return None
-
-
 def looks_like_challenge_or_error(body: bytes, content_type: str | None) -> str | None:
     """Why a response is not a preliminary table page (challenge, error, other page), or None.
 
@@ -164,9 +139,9 @@ def looks_like_challenge_or_error(body: bytes, content_type: str | None) -> str 
     """
     if not body.strip():
         return "the body is empty"
-    page = _Page.parse(_decode(body))
+    page = Page.parse(decode(body))
     has_table = bool(page.tables) and bool(_UNIT.search(page.text))
-    if has_table and _TITLE.search(page.text) and (not content_type or _is_html(content_type)):
+    if has_table and _TITLE.search(page.text) and (not content_type or is_html(content_type)):
         return None
     reason = detect_challenge_or_error(body, content_type)
     if reason is not None:
@@ -183,180 +158,10 @@ def looks_like_challenge_or_error(body: bytes, content_type: str | None) -> str 
 
 def is_preliminary_title(text: str) -> bool:
     """Whether a link text or heading names the by-country preliminary table (any variant)."""
-    return bool(_TITLE_WORDS_ONLY.search(_clean(text)))
+    return bool(_TITLE_WORDS_ONLY.search(clean(text)))
 
 
-def page_links(html: str) -> list[tuple[str, str, str]]:
-    """Every <a> of a page as (href, text, title attribute), whitespace collapsed."""
-    return _Page.parse(html).links
-
-
-_CHALLENGE_MARKERS = (
-    ("$_ts", "Ruishu JavaScript challenge"),
-    ("__jsl_clearance", "Jiasule JavaScript challenge"),
-    ("captcha", "CAPTCHA"),
-    ("verify you are human", "human verification"),
-    ("enable javascript", "asks to enable JavaScript"),
-    ("please turn javascript on", "asks to enable JavaScript"),
-    ("访问验证", "access verification"),
-    ("安全验证", "security verification"),
-    ("cf-challenge", "Cloudflare challenge"),
-)
-# Words an error page puts in its <title> or heading (matched as words, not inside numbers).
-_ERROR_MARKERS = re.compile(
-    r"\b(?:40[34]|50[0234]|not found|forbidden|bad gateway|service unavailable|"
-    r"internal server error|error)\b|页面不存在|系统繁忙|访问出错|服务器错误",
-    re.IGNORECASE,
-)
-
-# The tags whose content the error and script-only tests read (the parser lowercases tag names).
-_TAGS_THAT_TELL = re.compile(r"<(?:title|h[1-6]|script)")
-
-
-def _is_html(content_type: str) -> bool:
-    kind = content_type.split(";")[0].strip().lower()
-    return kind in ("text/html", "application/xhtml+xml")
-
-
-def _decode(html: bytes | str) -> str:
-    """GACC's English pages are UTF-8; the Chinese site's GB18030 is the fallback."""
-    if isinstance(html, str):
-        return html
-    try:
-        return html.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return html.decode("gb18030", errors="replace")
-
-
-def _clean(text: str) -> str:
-    """Collapse runs of whitespace, including &nbsp; and the ideographic space Word leaves."""
-    return " ".join(text.split())
-
-
-@dataclass
-class _Table:
-    rows: list[list[str]] = field(default_factory=list)
-
-
-@dataclass
-class _Page:
-    """What the parser keeps of a page: tables (innermost only), headings, links, all text."""
-
-    tables: list[_Table]
-    headings: list[str]
-    links: list[tuple[str, str, str]]  # (href, link text, title attribute)
-    title_text: str
-    text: str
-
-    @classmethod
-    def parse(cls, html: str) -> _Page:
-        collector = _Collector()
-        collector.feed(html)
-        collector.close()
-        return cls(
-            tables=collector.done_tables,
-            headings=[_clean(h) for h in collector.headings],
-            links=[(href, _clean(text), _clean(title)) for href, text, title in collector.links],
-            title_text=_clean(collector.title),
-            text=_clean(" ".join(collector.blocks)),
-        )
-
-
-_BLOCK_TAGS = frozenset(
-    {"p", "div", "br", "tr", "td", "th", "li", "h1", "h2", "h3", "h4", "h5", "h6", "title"}
-)
-_HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-
-
-class _Collector(HTMLParser):
-    """Stdlib HTML parser (no lxml/bs4 in the environment) tolerant of Word-exported markup."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.blocks: list[str] = []
-        self.done_tables: list[_Table] = []
-        self.headings: list[str] = []
-        self.links: list[tuple[str, str, str]] = []
-        self.title = ""
-        self._tables: list[_Table] = []
-        self._cell: list[str] | None = None
-        self._skip = 0  # inside <script> or <style>
-        self._in_title = False
-        self._heading: list[str] | None = None
-        self._link: tuple[str, str, list[str]] | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        elif tag == "table":
-            self._end_cell()
-            self._tables.append(_Table())
-        elif tag == "tr" and self._tables:
-            self._end_cell()
-            self._tables[-1].rows.append([])
-        elif tag in ("td", "th") and self._tables:
-            self._end_cell()
-            if not self._tables[-1].rows:  # a cell before any <tr>: browsers open one
-                self._tables[-1].rows.append([])
-            self._cell = []
-        elif tag == "title":
-            self._in_title = True
-        elif tag in _HEADING_TAGS:
-            self._heading = []
-        elif tag == "a":
-            values = dict(attrs)
-            self._link = (values.get("href") or "", values.get("title") or "", [])
-        if tag in _BLOCK_TAGS:
-            self.blocks.append("\n")
-            if self._cell is not None and tag in ("br", "p", "div"):
-                self._cell.append(" ")  # "Korea,<br>Rep." reads "Korea, Rep."
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._skip = max(0, self._skip - 1)
-        elif tag == "table" and self._tables:
-            self._end_cell()
-            self.done_tables.append(self._tables.pop())
-        elif tag in ("td", "th", "tr"):
-            self._end_cell()
-        elif tag == "title":
-            self._in_title = False
-        elif tag in _HEADING_TAGS and self._heading is not None:
-            self.headings.append("".join(self._heading))
-            self._heading = None
-        elif tag == "a" and self._link is not None:
-            href, title, text = self._link
-            self.links.append((href, "".join(text), title))
-            self._link = None
-        if tag in _BLOCK_TAGS:
-            self.blocks.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if self._skip:
-            return
-        self.blocks.append(data)
-        if self._cell is not None:
-            self._cell.append(data)
-        if self._in_title:
-            self.title += data
-        if self._heading is not None:
-            self._heading.append(data)
-        if self._link is not None:
-            self._link[2].append(data)
-
-    def close(self) -> None:
-        super().close()
-        self._end_cell()
-        while self._tables:  # unclosed tables still count
-            self.done_tables.append(self._tables.pop())
-
-    def _end_cell(self) -> None:
-        if self._cell is not None and self._tables and self._tables[-1].rows:
-            self._tables[-1].rows[-1].append(_clean("".join(self._cell)))
-        self._cell = None
-
-
-def _find_title(page: _Page, source: str) -> tuple[str, int, str, str]:
+def _find_title(page: Page, source: str) -> tuple[str, int, str, str]:
     """The table's title; where it is printed more than once, every copy must agree."""
     matches = list(_TITLE.finditer(page.text))
     if not matches:
@@ -380,10 +185,10 @@ def _find_title(page: _Page, source: str) -> tuple[str, int, str, str]:
         )
     first = matches[0]
     currency = _CURRENCY[first["currency"].lower()]
-    return first.group(0), int(first["number"]), _clean(first["period"]), currency
+    return first.group(0), int(first["number"]), clean(first["period"]), currency
 
 
-def _find_unit(page: _Page, source: str) -> tuple[str, str, int]:
+def _find_unit(page: Page, source: str) -> tuple[str, str, int]:
     """The unit row: currency and the factor to whole currency units (USD1 Million -> 10**6)."""
     matches = list(_UNIT.finditer(page.text))
     if not matches:
@@ -410,9 +215,9 @@ def _find_unit(page: _Page, source: str) -> tuple[str, str, int]:
 
 
 def _period_key(text: str) -> tuple[int | None, int | None, str] | str:
-    match = _PERIOD.match(_clean(text))
+    match = _PERIOD.match(clean(text))
     if match is None:
-        return _clean(text).lower()
+        return clean(text).lower()
     first = _MONTHS.get(match["first"].lower()) if match["first"] else None
     return first, _MONTHS.get(match["last"].lower()), match["year"]
 
@@ -456,7 +261,7 @@ def _period(text: str, width: int, source: str) -> tuple[date, int]:
     return period, 1
 
 
-def _partner_rows(page: _Page, source: str) -> tuple[list[tuple[int, list[str]]], int]:
+def _partner_rows(page: Page, source: str) -> tuple[list[tuple[int, list[str]]], int]:
     """Partner rows of the data table as (1-based <tr> position, cells), and the row width.
 
     Rows before the first partner row are the title, unit and header rows. After it, every row
@@ -491,7 +296,7 @@ def _partner_rows(page: _Page, source: str) -> tuple[list[tuple[int, list[str]]]
     return rows, width
 
 
-def _first_partner_row(table: _Table) -> int | None:
+def _first_partner_row(table: Table) -> int | None:
     for index, cells in enumerate(table.rows):
         if len(cells) not in _LAYOUTS or not cells[0] or _is_number(cells[0]):
             continue

@@ -15,7 +15,7 @@ import fastexcel
 import polars as pl
 
 from customs_etl.errors import ReleaseError, ReleaseTooLargeError
-from customs_etl.transform.preliminary_tables import detect_challenge_or_error
+from customs_etl.extract.html import detect_challenge_or_error
 
 ZIP_MAGIC = b"PK\x03\x04"
 _EXPECTED = "an .xlsx workbook exported by the GACC query platform"

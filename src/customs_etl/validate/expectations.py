@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from customs_etl.validate.batches import MAX_BATCH_ROWS, in_batches
+
 if TYPE_CHECKING:
     import pandas as pd
     from great_expectations import ExpectationSuite, ValidationDefinition
@@ -44,9 +46,6 @@ RELEASE_ID = "release_id"
 # The release's month on each of its rows, which the suite compares with period row by row.
 RELEASE_PERIOD = "release_period"
 SAMPLE_SIZE = 5
-# Rows per GX run at most: a batch is converted to pandas whole and GX adds its masks (~0.7 KB a
-# row at peak); GX plans for ~0.1-0.15 s a run whatever the rows, a quarter of a run this size.
-MAX_BATCH_ROWS = 500_000
 # COMPLETE gives the index label of every unexpected row (labels are row positions in the
 # stacked frame), which says how many rows of each release failed; the few sample values are
 # then read from the frame. Values and the index query are left out: for a badly failing batch
@@ -314,16 +313,12 @@ def _suite_columns(suite: ExpectationSuite) -> tuple[str, ...]:
 
 def _batches(releases: Sequence[ReleaseFrame], max_rows: int) -> list[list[int]]:
     """Positions of the releases, grouped by what one GX run must share, at most max_rows."""
-    open_batches: dict[Hashable, tuple[list[int], int]] = {}
-    full: list[list[int]] = []
-    for index, release in enumerate(releases):
-        key = _batch_key(release)
-        members, rows = open_batches.get(key, ([], 0))
-        if members and rows + release.frame.height > max_rows:
-            full.append(members)
-            members, rows = [], 0
-        open_batches[key] = ([*members, index], rows + release.frame.height)
-    return full + [members for members, _ in open_batches.values()]
+    return in_batches(
+        range(len(releases)),
+        key=lambda i: _batch_key(releases[i]),
+        rows=lambda i: releases[i].frame.height,
+        max_rows=max_rows,
+    )
 
 
 def _batch_key(release: ReleaseFrame) -> Hashable:

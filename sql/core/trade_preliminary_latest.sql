@@ -4,18 +4,18 @@ with
 
 ranked as (
     select
-        headline.*,
+        preliminary.*,
         releases.known_on,
         row_number() over (
             partition by
-                headline.period,
-                headline.months_covered,
-                lower(regexp_replace(headline.partner_label, '[^0-9A-Za-z]', '', 'g')),
-                headline.flow,
-                headline.currency
-            order by releases.known_on desc, releases.received_at desc, headline.release_id desc
+                preliminary.period,
+                preliminary.months_covered,
+                preliminary.partner_key,
+                preliminary.flow,
+                preliminary.currency
+            order by releases.vintage_key desc
         ) as figure_rank
-    from core.trade_headline as headline
+    from core.trade_preliminary as preliminary
     inner join core.releases_in_view as releases using (release_id)
 )
 

@@ -1,0 +1,45 @@
+"""Connections to a warehouse database and the lock that lets one run at a time write it."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+
+from customs_etl.errors import RunInProgressError
+
+
+def connect(
+    path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "500MB"
+) -> duckdb.DuckDBPyConnection:
+    # Insertion order is not a promise of any table here; keeping it costs memory in big builds.
+    config: dict[str, str | bool | int] = {
+        "threads": threads,
+        "memory_limit": memory_limit,
+        "preserve_insertion_order": False,
+    }
+    if read_only:
+        # Ad-hoc SQL may read the marts and nothing else: no files, no extensions, no ATTACH.
+        config |= {"enable_external_access": False, "lock_configuration": True}
+    return duckdb.connect(str(path), read_only=read_only, config=config)
+
+
+@contextlib.contextmanager
+def run_lock(published: Path) -> Iterator[None]:
+    """One run at a time per warehouse. flock dies with its process, so no stale lock remains."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = published.with_name(f".{published.name}.lock")
+    with lock_path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as error:
+            raise RunInProgressError(
+                f"another run is in progress on {published} (lock {lock_path})"
+            ) from error
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,40 @@
+"""A copy of the warehouse whose marts show what was known on a given day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+from customs_etl.load import models
+from customs_etl.load.connection import connect
+
+
+def as_of_path(published: Path, as_of: dt.date) -> Path:
+    return published.parent / "as_of" / f"{published.stem}-{as_of.isoformat()}.duckdb"
+
+
+def build_as_of(
+    published: Path, as_of: dt.date, sql_dir: Path, seeds_dir: Path, target: Path | None = None
+) -> Path:
+    """A copy of the published warehouse whose marts use only the releases known by `as_of`
+    (published by then, or received by then where the publication date is unknown). The
+    published file is only read; core keeps every vintage, so nothing needs reloading, but
+    core's aggregates of the current figures (`core.commodity_monthly`, ...) are rebuilt."""
+    target = target or as_of_path(published, as_of)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}.partial")
+    partial.unlink(missing_ok=True)
+    shutil.copy2(published, partial)
+    con = connect(partial)
+    try:
+        con.execute("set variable as_of = ?", [as_of])
+        models.build_models(con, sql_dir, seeds_dir, layers=("core", "marts", "meta"))
+        # These marts are not the marts of this file's core: nothing may build on them by unit.
+        models.forget_builds(con)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    os.replace(partial, target)
+    return target

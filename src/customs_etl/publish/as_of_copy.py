@@ -29,6 +29,8 @@ def build_as_of(
     shutil.copy2(published, partial)
     con = connect(partial)
     try:
+        # A warehouse published by an earlier version is brought to this version's DDL first.
+        models.prepare_schema(con, sql_dir)
         con.execute("set variable as_of = ?", [as_of])
         models.build_models(con, sql_dir, seeds_dir, layers=("core", "marts", "meta"))
         # These marts are not the marts of this file's core: nothing may build on them by unit.

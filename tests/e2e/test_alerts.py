@@ -188,12 +188,15 @@ def wait_until_triggered(prefect: Prefect, automation: str) -> None:
 
 
 def test_without_a_destination_nothing_is_sent_and_nothing_fails(
-    prefect: Prefect, job: Job, hook: ServerState
+    prefect: Prefect, job: Job, hook: ServerState, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    applied = apply_alerts(prefect)
-    assert applied.returncode == 0, applied.stderr
-    assert "5 created, 0 updated, 0 deleted" in applied.stdout
-    assert "No alert destination" in applied.stdout
+    from flows.alerts import main
+
+    with temporary_settings({PREFECT_API_URL: prefect.api_url}):
+        assert main(["apply"]) == 0  # the command's code, in this process
+    said = capsys.readouterr().out
+    assert "5 created, 0 updated, 0 deleted" in said
+    assert "No alert destination" in said
     with prefect.client() as client:
         automations = [a for a in client.read_automations() if "customs-etl" in a.tags]
         assert {a.name for a in automations} == AUTOMATIONS
@@ -266,7 +269,11 @@ def test_an_overdue_month_is_posted_and_a_published_one_is_not(
         f"GACC month 2025-02 is not in {job.warehouse} after the deadline 2025-03-25 "
         "(Asia/Shanghai); latest month published: 2025-01."
     )
-    assert re.search(r"Checked by [\w-]+ http://127\.0\.0\.1:\d+/runs/flow-run/", post["body"])
+    assert re.search(
+        r"Checked by check-month-published/\(no deployment\) run [\w-]+ "
+        r"http://127\.0\.0\.1:\d+/runs/flow-run/",
+        post["body"],
+    )
     assert not [p for _, p in hook.posts if "2025-01 overdue" in p["subject"]]
 
 
@@ -298,6 +305,7 @@ def test_a_source_down_is_posted_with_the_url_and_the_attempts(
 
 def test_applying_again_changes_nothing_and_keeps_a_paused_alert_paused(
     prefect: Prefect,
+    alerted_run: FlowRun,
     hook: ServerState,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
@@ -310,7 +318,10 @@ def test_applying_again_changes_nothing_and_keeps_a_paused_alert_paused(
         client.pause_automation(too_long)
         # An automation whose file was deleted from flows/automations/.
         gone = AutomationCore(
-            name="customs: gone", tags=["customs-etl"], trigger=EventTrigger(expect={"x"})
+            name="customs: gone",
+            tags=["customs-etl"],
+            trigger=EventTrigger(expect={"x"}),
+            actions=[],
         )
         client.create_automation(gone)
     monkeypatch.setenv("CUSTOMS_ALERT_WEBHOOK_URL", hook.url("/alerts"))

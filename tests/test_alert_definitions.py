@@ -1,4 +1,4 @@
-"""The alert definitions and the GACC calendar, without a server: every automation file
+"""The alert definitions and GACC's calendar, without a server: every automation file
 loads into what Prefect's API takes, and the deadline arithmetic in Asia/Shanghai."""
 
 from __future__ import annotations
@@ -10,11 +10,10 @@ from uuid import uuid4
 import pytest
 from prefect.events.actions import SendNotification
 
-from customs_etl import outcomes
-from customs_etl.quarantine import Finding
+from customs_etl.extract import gacc_calendar
 from flows.alerts import AUTOMATIONS_DIR, AlertsError, load_automations
 
-SHANGHAI = outcomes.SHANGHAI
+SHANGHAI = gacc_calendar.SHANGHAI
 
 
 def test_every_automation_file_loads_with_its_message() -> None:
@@ -82,24 +81,14 @@ def test_two_files_with_one_name_are_refused(tmp_path: Path) -> None:
     ],
 )
 def test_the_last_month_past_its_deadline(at: str, month: str) -> None:
-    assert outcomes.last_due_month(dt.datetime.fromisoformat(at).replace(tzinfo=SHANGHAI)) == month
+    assert (
+        gacc_calendar.last_due_month(dt.datetime.fromisoformat(at).replace(tzinfo=SHANGHAI))
+        == month
+    )
 
 
 def test_the_deadline_is_counted_in_shanghai() -> None:
     # 16:05 UTC on the 25th is 00:05 on the 26th in Shanghai: past December's deadline.
-    assert outcomes.last_due_month(dt.datetime(2026, 1, 25, 16, 5, tzinfo=dt.UTC)) == "2025-12"
-    assert outcomes.deadline("2025-12") == dt.date(2026, 1, 25)
-    assert outcomes.deadline("2026-01") == dt.date(2026, 2, 25)
-
-
-def test_a_rejection_names_each_check_once() -> None:
-    findings = [
-        Finding("expect_column_values_to_be_in_set", "partner 'XX' unknown"),
-        Finding("expect_column_values_to_be_in_set", "regime '99' unknown"),
-        Finding("expect_column_values_to_not_be_null", "hs_code empty"),
-    ]
-    rejection = outcomes.rejection("export/2025-01/a.csv", "ab" * 32, "validate", findings)
-    assert rejection.check == (
-        "expect_column_values_to_be_in_set, expect_column_values_to_not_be_null"
-    )
-    assert rejection.reason == "partner 'XX' unknown; regime '99' unknown; hs_code empty"
+    assert gacc_calendar.last_due_month(dt.datetime(2026, 1, 25, 16, 5, tzinfo=dt.UTC)) == "2025-12"
+    assert gacc_calendar.deadline("2025-12") == dt.date(2026, 1, 25)
+    assert gacc_calendar.deadline("2026-01") == dt.date(2026, 2, 25)

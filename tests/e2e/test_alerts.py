@@ -188,10 +188,16 @@ def wait_until_triggered(prefect: Prefect, automation: str) -> None:
 
 
 def test_without_a_destination_nothing_is_sent_and_nothing_fails(
-    prefect: Prefect, job: Job, hook: ServerState, capsys: pytest.CaptureFixture[str]
+    prefect: Prefect,
+    job: Job,
+    hook: ServerState,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from flows.alerts import main
 
+    monkeypatch.delenv("CUSTOMS_ALERT_WEBHOOK_URL", raising=False)
+    monkeypatch.delenv("CUSTOMS_ALERT_BLOCK", raising=False)
     with temporary_settings({PREFECT_API_URL: prefect.api_url}):
         assert main(["apply"]) == 0  # the command's code, in this process
     said = capsys.readouterr().out

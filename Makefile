@@ -38,7 +38,8 @@ seeds: $(STAMP) ## Rebuild seeds/ from GACC's code lists in ../shared/reference/
 	$(VENV)/bin/python scripts/build_seeds.py --shared ../shared/reference/gacc
 
 # Scheduling on this machine: a Prefect server on loopback (SQLite under PREFECT_HOME), the
-# `customs` process work pool, the deployments of prefect.yaml and a worker, in the background.
+# `customs` process work pool, the deployments of prefect.yaml and a worker, in the background;
+# then the automations of flows/automations/ (alerts to CUSTOMS_ALERT_WEBHOOK_URL, if set).
 # PIDs and logs in $(SERVE_DIR); `make stop` ends exactly those processes.
 PREFECT_PORT ?= 4200
 PREFECT_LOCAL_API = http://127.0.0.1:$(PREFECT_PORT)/api
@@ -56,7 +57,7 @@ OURS = ours() { pid=$$(cat "$$1" 2>/dev/null) && kill -0 "$$pid" 2>/dev/null \
 
 .PHONY: serve stop
 
-serve: $(STAMP) ## Start a local Prefect server, deploy prefect.yaml, start a worker (make stop)
+serve: $(STAMP) ## Start a local Prefect server, deploy prefect.yaml, start a worker, apply the alerts (make stop)
 	@mkdir -p $(SERVE_DIR)
 	@$(OURS); export PREFECT_API_URL=$(PREFECT_LOCAL_API); \
 	if ours $(SERVE_DIR)/server.pid; then \
@@ -90,7 +91,8 @@ serve: $(STAMP) ## Start a local Prefect server, deploy prefect.yaml, start a wo
 			--limit 1 --install-policy never > $(SERVE_DIR)/worker.pid || exit 1; \
 		echo "Started a worker on pool customs (pid $$(cat $(SERVE_DIR)/worker.pid))," \
 			"log $(SERVE_DIR)/worker.log"; \
-	fi
+	fi \
+	&& $(VENV)/bin/python -m flows.alerts apply
 
 stop: ## End the worker and server that make serve started (and nothing else)
 	@$(OURS); for name in worker server; do \

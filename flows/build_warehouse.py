@@ -1,7 +1,8 @@
 """The `build-warehouse` Prefect flow: the job of `customs_etl.job.run_job`, its steps run as
 Prefect tasks. Nothing here decides anything about the data: this module adds caching of
-parsed releases by their checksums, task-run logging and the run's artifacts. (The sources'
-retries are the library's one policy, extract/fetch.py, so a run from the CLI has them too.)"""
+parsed releases by their checksums, task-run logging, the run's artifacts and its events
+(flows/events.py, for the alerts). (The sources' retries are the library's one policy,
+extract/fetch.py, so a run from the CLI has them too.)"""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from customs_etl.errors import RejectedReleasesError
 from customs_etl.extract.releases import ReleaseFile, TradeFlow
 from customs_etl.settings import Settings, get_settings
 from customs_etl.transform import parse
+from flows import events
 from flows.artifacts import publish_run_artifacts
 
 
@@ -81,12 +83,22 @@ def _validate_batches(
     return [validate_batch_task(batch, settings) for batch in groups]
 
 
+def _fetch_index(url: str, settings: Settings) -> list[str]:
+    with events.source_down_is_told(url, settings.fetch_attempts):
+        return fetch_index_task(url, settings)
+
+
+def _fetch_table(url: str, settings: Settings) -> ReleaseFile:
+    with events.source_down_is_told(url, settings.fetch_attempts):
+        return fetch_table_task(url, settings)
+
+
 def steps(settings: Settings) -> job.Steps:
     """The job's steps as this flow's tasks."""
     return job.Steps(
         discover=discover_task,
-        fetch_index=fetch_index_task,
-        fetch_table=fetch_table_task,
+        fetch_index=_fetch_index,
+        fetch_table=_fetch_table,
         parse_one=_parse_one,
         parse_chunks=_parse_chunks,
         validate_batches=_validate_batches,
@@ -127,10 +139,13 @@ def build_warehouse(
     except RejectedReleasesError as error:
         # The files that passed were loaded and published: the run still reports them.
         summary = error.summary
-        if isinstance(summary, job.RunSummary) and summary.published:
-            publish_run_artifacts(summary, settings.warehouse_path)
+        if isinstance(summary, job.RunSummary):
+            events.emit_run_events(summary)
+            if summary.published:
+                publish_run_artifacts(summary, settings.warehouse_path)
         raise
     logger.info("%s", summary.text())
+    events.emit_run_events(summary)
     if summary.published:
         publish_run_artifacts(summary, settings.warehouse_path)
     return summary

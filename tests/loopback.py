@@ -1,15 +1,18 @@
 """A real HTTP server on 127.0.0.1 serving fixture pages, errors, slow answers and challenge
-pages: what the fetch tests and the source-outage tests run against."""
+pages: what the fetch tests and the source-outage tests run against. It also takes POSTs (a
+webhook receiver for the alert tests): each JSON body is kept, in order of arrival."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 PRELIMINARY = Path(__file__).resolve().parent / "fixtures" / "preliminary"
 TABLE = (PRELIMINARY / "prelim_202603_usd.html").read_bytes()
@@ -25,6 +28,7 @@ class ServerState:
     headers: list[tuple[str, dict[str, str]]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     release: threading.Event = field(default_factory=threading.Event)
+    posts: list[tuple[str, Any]] = field(default_factory=list)  # (path, JSON body)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -81,6 +85,12 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 self.reply(200, CHALLENGE)
             else:
                 self.reply(404, b"<html><title>404 Not Found</title></html>")
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            with state.lock:
+                state.posts.append((self.path, json.loads(body or b"null")))
+            self.reply(200, b"ok")
 
         def reply(self, status: int, body: bytes, headers: dict[str, str] | None = None) -> None:
             try:

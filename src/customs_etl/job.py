@@ -67,6 +67,10 @@ class RunSummary:
     skipped: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
     rejections: list[Rejection] = field(default_factory=list)
+    # The months (YYYY-MM) of the releases loaded, in load order, and the cross-check's
+    # disagreements with both figures: what the flow's events say (flows/events.py).
+    months_loaded: list[str] = field(default_factory=list)
+    disagreements: list[cross_check.Disagreement] = field(default_factory=list)
     rows_loaded: int = 0
     warnings: list[str] = field(default_factory=list)
     published: bool = False
@@ -258,7 +262,7 @@ def build_marts(build: Path, settings: Settings, summary: RunSummary, started: d
     log.debug("Models built: %s", ", ".join(built))
 
 
-def check_against_preliminary(build: Path, settings: Settings) -> list[str]:
+def check_against_preliminary(build: Path, settings: Settings) -> list[cross_check.Disagreement]:
     """Detailed totals against the preliminary tables (marts.preliminary_cross_check): each
     disagreement is a warning with both figures; nothing is refused or averaged."""
     from customs_etl.validate.expectations import validate_cross_check
@@ -271,7 +275,7 @@ def check_against_preliminary(build: Path, settings: Settings) -> list[str]:
     if frame.is_empty():
         return []
     validate_cross_check(frame, settings.expectations_dir)  # for the Data Docs
-    return cross_check.cross_check_warnings(frame)
+    return cross_check.disagreements(frame)
 
 
 def data_docs(settings: Settings) -> Path:
@@ -299,7 +303,9 @@ class Steps:
     load: Callable[..., dict[str, int | ReleaseError]] = load
     record_rejection: Callable[..., Path] = record_rejection
     build_marts: Callable[..., None] = build_marts
-    check_against_preliminary: Callable[[Path, Settings], list[str]] = check_against_preliminary
+    check_against_preliminary: Callable[[Path, Settings], list[cross_check.Disagreement]] = (
+        check_against_preliminary
+    )
     data_docs: Callable[[Settings], Path] = data_docs
     publish: Callable[[Path, Settings], dict[str, int]] = publish
 
@@ -444,7 +450,8 @@ def _load_and_publish(
     _step("marts")
     steps.build_marts(build, settings, summary, started)
     _step("cross-check")
-    summary.warnings += steps.check_against_preliminary(build, settings)
+    summary.disagreements = steps.check_against_preliminary(build, settings)
+    summary.warnings += [d.text() for d in summary.disagreements]
     _step("publish")
     steps.publish(build, settings)
     summary.published = True
@@ -510,6 +517,7 @@ def _load(
         else:
             summary.rows_loaded += outcome
             summary.loaded.append(one.release.source_name)
+            summary.months_loaded.append(one.period[:7])
 
 
 def _load_preliminary_tables(

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     # leave its core idle in between (400 national files: 2 at a time kept 1.5 cores busy in
     # 3.0 s, 4 kept 1.7 in 2.6 s; discovery 0.9-1.0 s -> 0.8 s).
     parse_workers: int = Field(default=4, ge=1)
+    # Where the Prefect automations of flows/automations/ send alerts (`python -m flows.alerts
+    # apply`, run by `make serve`): a URL that receives a JSON POST (a generic webhook block
+    # "customs-alerts" is created or updated), or an existing notification block "TYPE/NAME"
+    # (Slack, Teams, email...), which wins. Neither: the automations only record their firing.
+    alert_webhook_url: str | None = None
+    alert_block: str | None = None
 
     @property
     def parsed_dir(self) -> Path:

@@ -37,6 +37,23 @@ class ReleaseRecord:
     months_covered: int | None = None
 
 
+def published_months(published: Path) -> set[str]:
+    """The months (YYYY-MM) of the releases loaded into the published warehouse."""
+    if not published.exists():
+        return set()
+    con = connect(published, read_only=True)
+    try:
+        rows = con.execute(
+            "select distinct strftime(period, '%Y-%m') from meta.releases "
+            "where status = 'loaded' and period is not null"
+        ).fetchall()
+    except duckdb.CatalogException:  # a warehouse without a registry yet
+        return set()
+    finally:
+        con.close()
+    return {row[0] for row in rows}
+
+
 def loaded_release_ids(published: Path) -> set[str]:
     """Checksums already loaded into the published warehouse (empty if there is none yet)."""
     if not published.exists():

@@ -4,8 +4,11 @@
 
 Each file is an automation as Prefect's API takes it (name, description, trigger) plus
 `notify` (the subject and body templates of its message). Applying is idempotent: an
-automation is found by its name and updated (paused ones stay paused), missing ones are
-created, and automations tagged `customs-etl` whose file was deleted are deleted.
+automation is found by its name and updated if its file changed (paused ones stay paused),
+missing ones are created, and automations tagged `customs-etl` whose file was deleted are
+deleted. An unchanged one is left alone: an update gives its trigger a new id on the server,
+which drops the trigger's open windows (the "nothing published" alert would wait for the next
+publish again).
 
 Where messages go comes from the settings: CUSTOMS_ALERT_BLOCK names an existing notification
 block ("slack-webhook/ops", "microsoft-teams-webhook/ops", "email/ops"...); else
@@ -37,6 +40,16 @@ from customs_etl.settings import get_settings
 AUTOMATIONS_DIR = Path(__file__).resolve().parent / "automations"
 TAG = "customs-etl"
 WEBHOOK_BLOCK = "customs-alerts"
+# What applying compares to tell an unchanged automation (`enabled` is the operator's).
+COMPARED = {
+    "name",
+    "description",
+    "tags",
+    "trigger",
+    "actions",
+    "actions_on_trigger",
+    "actions_on_resolve",
+}
 # What the generic webhook POSTs: Slack-style `text`, and the parts for other receivers.
 WEBHOOK_JSON = {"text": "{{subject}}\n{{body}}", "subject": "{{subject}}", "body": "{{body}}"}
 
@@ -141,6 +154,7 @@ def _webhook_block(url: str) -> Destination:
 class Applied:
     created: list[str]
     updated: list[str]
+    unchanged: list[str]
     deleted: list[str]
     paused: list[str]
 
@@ -150,7 +164,7 @@ def apply(
 ) -> Applied:
     """Make the server's customs automations those of the files (see the module's doc)."""
     wanted = load_automations(directory, block_id)
-    applied = Applied([], [], [], [])
+    applied = Applied([], [], [], [], [])
     for automation in wanted:
         existing = client.read_automations_by_name(automation.name)
         if not existing:
@@ -158,10 +172,13 @@ def apply(
             applied.created.append(automation.name)
             continue
         first, *extra = existing
-        # Pausing is how an operator silences an alert: applying again keeps it paused.
-        kept = automation.model_copy(update={"enabled": first.enabled})
-        client.update_automation(first.id, kept)
-        applied.updated.append(automation.name)
+        if _same(first, automation):
+            applied.unchanged.append(automation.name)
+        else:
+            # Pausing is how an operator silences an alert: applying again keeps it paused.
+            kept = automation.model_copy(update={"enabled": first.enabled})
+            client.update_automation(first.id, kept)
+            applied.updated.append(automation.name)
         if not first.enabled:
             applied.paused.append(automation.name)
         for duplicate in extra:
@@ -172,6 +189,12 @@ def apply(
             client.delete_automation(stale.id)
             applied.deleted.append(stale.name)
     return applied
+
+
+def _same(existing: AutomationCore, wanted: AutomationCore) -> bool:
+    # Python values, not JSON: `expect` and `after` are sets, whose order as a JSON list
+    # changes from one process to the next.
+    return existing.model_dump(include=COMPARED) == wanted.model_dump(include=COMPARED)
 
 
 def apply_command() -> str:
@@ -191,7 +214,8 @@ def apply_command() -> str:
         applied = apply(client, target.block_id if target else None)
     lines = [
         f"Automations on {client.api_url}: {len(applied.created)} created, "
-        f"{len(applied.updated)} updated, {len(applied.deleted)} deleted "
+        f"{len(applied.updated)} updated, {len(applied.unchanged)} unchanged, "
+        f"{len(applied.deleted)} deleted "
         f"(from {AUTOMATIONS_DIR})."
     ]
     if applied.paused:

@@ -4,8 +4,9 @@ react to, and what the event feed of Prefect's UI shows.
 - `customs.release.quarantined`: resource `customs.release.<sha256>` named after the file;
   payload file, release_id, stage, check, reason, report (the quarantine report's path).
 - `customs.source.down`: resource `customs.source.<url>`; payload url, reason, attempts.
-- `customs.run.published`: resource `customs.warehouse.<path>`; payload months (of the
-  releases loaded: new or revised), releases, rows, rejected.
+- `customs.run.published`: resource `customs.warehouse.<path>`; payload warehouse (the path),
+  months (of the releases loaded: new or revised), releases, rows, rejected. Also what the
+  "nothing published" alert waits for, one window per warehouse.
 - `customs.cross_check.disagreed`: resource `customs.cross_check.<partner>.<flow>.<month>`;
   payload partner, flow, month, currency, value_detailed, value_preliminary, difference_pct,
   tolerance, source.
@@ -96,6 +97,7 @@ def run_published(summary: RunSummary) -> None:
             "prefect.resource.name": Path(summary.warehouse_path).name,
         },
         payload={
+            "warehouse": summary.warehouse_path,
             "months": sorted(set(summary.months_loaded)),
             "releases": len(summary.loaded),
             "rows": summary.rows_loaded,

@@ -14,6 +14,7 @@ from customs_etl.extract import gacc_calendar
 from flows.alerts import AUTOMATIONS_DIR, AlertsError, load_automations
 
 SHANGHAI = gacc_calendar.SHANGHAI
+NOTHING_PUBLISHED = "customs: nothing published"
 
 
 def test_every_automation_file_loads_with_its_message() -> None:
@@ -23,6 +24,7 @@ def test_every_automation_file_loads_with_its_message() -> None:
         "customs: build-warehouse run failed",
         "customs: build-warehouse run too long",
         "customs: month overdue",
+        "customs: nothing published",
         "customs: release quarantined",
         "customs: source down",
     }
@@ -56,6 +58,12 @@ def test_the_triggers_say_what_they_watch() -> None:
     assert too_long.posture == "Proactive"
     assert too_long.after == {"prefect.flow-run.Running"}
     assert too_long.within == dt.timedelta(hours=1)
+    quiet = triggers["customs: nothing published"]
+    assert quiet.posture == "Proactive"
+    assert quiet.after == quiet.expect == {"customs.run.published"}  # each publish restarts it
+    assert quiet.for_each == {"prefect.resource.id"}  # one window per warehouse
+    assert quiet.match.model_dump() == {"prefect.resource.id": "customs.warehouse.*"}
+    assert quiet.within == dt.timedelta(days=40)
 
 
 def test_a_broken_file_is_named(tmp_path: Path) -> None:
@@ -92,3 +100,32 @@ def test_the_deadline_is_counted_in_shanghai() -> None:
     assert gacc_calendar.last_due_month(dt.datetime(2026, 1, 25, 16, 5, tzinfo=dt.UTC)) == "2025-12"
     assert gacc_calendar.deadline("2025-12") == dt.date(2026, 1, 25)
     assert gacc_calendar.deadline("2026-01") == dt.date(2026, 2, 25)
+
+
+def test_the_nothing_published_message_counts_the_window_in_days() -> None:
+    """Rendered by Prefect's server template code, as its notification action renders it
+    (the e2e test has it with a flow run and a 10 s window)."""
+    from prefect.server.events.schemas.automations import Automation
+    from prefect.server.events.schemas.events import ReceivedEvent
+    from prefect.server.utilities.user_templates import render_user_template_sync
+
+    [core] = [a for a in load_automations(block_id=uuid4()) if a.name == NOTHING_PUBLISHED]
+    automation = Automation.model_validate({**core.model_dump(mode="json"), "id": str(uuid4())})
+    event = ReceivedEvent(
+        occurred=dt.datetime(2026, 1, 20, 2, 30, tzinfo=dt.UTC),
+        event="customs.run.published",
+        resource={"prefect.resource.id": "customs.warehouse./srv/customs.duckdb"},
+        payload={"warehouse": "/srv/customs.duckdb", "months": ["2025-12"]},
+        id=uuid4(),
+    )
+    [action] = core.actions
+    context = {"automation": automation, "event": event, "flow_run": None, "deployment": None}
+    assert render_user_template_sync(action.subject, context) == (
+        "customs: no month published for 40 days on /srv/customs.duckdb since 2026-01-20 02:30 UTC"
+    )
+    assert render_user_template_sync(action.body, context) == (
+        "No run has published to /srv/customs.duckdb for 40 days (GACC publishes monthly); the "
+        "last was an event outside a flow run at 2026-01-20 02:30:00 UTC, which added 2025-12. "
+        "Check the monthly runs (is the worker up?), the landing folder and GACC's release "
+        "calendar, then run build-warehouse/monthly."
+    )

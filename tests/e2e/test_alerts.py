@@ -2,10 +2,12 @@
 by a process worker, the automations applied by `python -m flows.alerts apply`, and a webhook
 receiver on loopback (tests/loopback.py) that keeps every POST. The landing folder holds one
 good and one broken release file. Flow runs other than the deployment's are started as plain
-Python processes against the server (a worker's run costs ~10 s more on two cores)."""
+Python processes against the server (a worker's run costs ~10 s more on two cores). The
+proactive "nothing published" alert is applied with a 10 s window instead of 40 days."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -17,16 +19,20 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+import yaml
 from loopback import ServerState, serve
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.client.schemas.objects import FlowRun
 from prefect.events.filters import EventFilter, EventNameFilter, EventResourceFilter
 from prefect.events.schemas.automations import AutomationCore, EventTrigger
+from prefect.events.schemas.events import ReceivedEvent
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.workers.process import ProcessWorker
 from prefect_server import Prefect, prefect_server
 from support import PROJECT_DIR, SEEDS_DIR, export_file
+
+from flows.alerts import AUTOMATIONS_DIR, WEBHOOK_BLOCK, Applied, apply
 
 pytestmark = pytest.mark.slow
 
@@ -37,6 +43,7 @@ AUTOMATIONS = {
     "customs: build-warehouse run failed",
     "customs: build-warehouse run too long",
     "customs: month overdue",
+    "customs: nothing published",
     "customs: release quarantined",
     "customs: source down",
 }
@@ -201,7 +208,7 @@ def test_without_a_destination_nothing_is_sent_and_nothing_fails(
     with temporary_settings({PREFECT_API_URL: prefect.api_url}):
         assert main(["apply"]) == 0  # the command's code, in this process
     said = capsys.readouterr().out
-    assert "5 created, 0 updated, 0 deleted" in said
+    assert "6 created, 0 updated, 0 unchanged, 0 deleted" in said
     assert "No alert destination" in said
     with prefect.client() as client:
         automations = [a for a in client.read_automations() if "customs-etl" in a.tags]
@@ -225,7 +232,7 @@ def alerted_run(prefect: Prefect, job: Job, hook: ServerState) -> FlowRun:
     """With CUSTOMS_ALERT_WEBHOOK_URL set, the monthly deployment meets the broken file again."""
     applied = apply_alerts(prefect, CUSTOMS_ALERT_WEBHOOK_URL=hook.url("/alerts"))
     assert applied.returncode == 0, applied.stderr
-    assert "0 created, 5 updated" in applied.stdout
+    assert "0 created, 6 updated, 0 unchanged" in applied.stdout  # the action is new
     assert f"Alerts go to custom-webhook/customs-alerts ({hook.url('/alerts')})" in applied.stdout
     run = run_deployment(prefect, "build-warehouse/monthly")
     assert run.state is not None and run.state.is_failed()
@@ -334,7 +341,7 @@ def test_applying_again_changes_nothing_and_keeps_a_paused_alert_paused(
     with temporary_settings({PREFECT_API_URL: prefect.api_url}):
         assert main(["apply"]) == 0
     said = capsys.readouterr().out
-    assert "0 created, 5 updated, 1 deleted" in said
+    assert "0 created, 0 updated, 6 unchanged, 1 deleted" in said
     assert "Still paused: customs: build-warehouse run too long." in said
     assert automation_ids(prefect) == before
     with prefect.client() as client:
@@ -363,3 +370,126 @@ def test_a_bad_setting_is_one_line(
         assert said.startswith("flows.alerts: CUSTOMS_ALERT_BLOCK='slack-webhook/nowhere': no such")
         assert len(said.splitlines()) == 1
     assert len(automation_ids(prefect)) == len(AUTOMATIONS)  # nothing applied, nothing lost
+
+
+# --- the proactive alert: no publish to a warehouse within the window ----------------------
+
+NOTHING_PUBLISHED = "customs: nothing published"
+WINDOW = 10  # seconds, instead of 40 days: the least Prefect takes for a proactive trigger
+# A flow run that publishes twice to one warehouse, GAP seconds apart (within the window),
+# with the events the job emits (flows/events.py); a real run takes longer than the window.
+PUBLISH_TWICE = """
+import time
+from prefect import flow
+from customs_etl.job import RunSummary
+from flows import events
+
+@flow(name="publish-twice")
+def publish_twice() -> None:
+    for month, pause in (("2025-03", {gap}), ("2025-04", 0)):
+        summary = RunSummary("test", {warehouse!r}, months_loaded=[month], published=True)
+        events.run_published(summary)
+        time.sleep(pause)
+
+publish_twice()
+"""
+GAP = 5
+
+
+@pytest.fixture(scope="module")
+def short_window(
+    prefect: Prefect, alerted_run: FlowRun, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The automation files as applied with the webhook, the nothing-published window 10 s."""
+    directory = tmp_path_factory.mktemp("automations")
+    for path in AUTOMATIONS_DIR.glob("*.yaml"):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if spec["name"] == NOTHING_PUBLISHED:
+            spec["trigger"]["within"] = WINDOW
+        (directory / path.name).write_text(yaml.safe_dump(spec), encoding="utf-8")
+    applied = apply_files(prefect, directory)
+    assert applied.updated == [NOTHING_PUBLISHED]
+    return directory
+
+
+def apply_files(prefect: Prefect, directory: Path) -> Applied:
+    """flows.alerts' apply with other files, notifying the webhook block alerted_run set up."""
+    with prefect.client() as client:
+        block = client.read_block_document_by_name(WEBHOOK_BLOCK, "custom-webhook")
+        return apply(client, block.id, directory)
+
+
+def published_events(prefect: Prefect, warehouse: Path, count: int) -> list[ReceivedEvent]:
+    """The server's customs.run.published events for the warehouse, oldest first."""
+    only = EventFilter(
+        event=EventNameFilter(name=["customs.run.published"]),
+        resource=EventResourceFilter(id=[f"customs.warehouse.{warehouse}"]),
+    )
+    deadline = time.monotonic() + ALERT_TIMEOUT
+    with prefect.client() as client:
+        while time.monotonic() < deadline:
+            found = client.read_events(filter=only, limit=10).events
+            if len(found) >= count:
+                return sorted(found, key=lambda event: event.occurred)
+            time.sleep(0.5)
+    pytest.fail(f"{count} customs.run.published event(s) for {warehouse} not on the server")
+
+
+def posts_naming(hook: ServerState, warehouse: Path) -> list[Post]:
+    with hook.lock:
+        return [body for _, body in hook.posts if f" on {warehouse} " in body["subject"]]
+
+
+def seconds_since(moment: dt.datetime) -> float:
+    return (dt.datetime.now(dt.UTC) - moment).total_seconds()
+
+
+def test_nothing_published_within_the_window_is_posted_naming_the_warehouse(
+    prefect: Prefect, short_window: Path, hook: ServerState, tmp_path: Path
+) -> None:
+    job = Job(tmp_path / "landing", tmp_path / "warehouse" / "customs.duckdb", tmp_path / "work")
+    export_file(job.landing / "export" / "2025-03", "prk.csv", "202503", [("109", "67030000", 9)])
+    done = run_python(BUILD, job_env(prefect, job))  # a real run that publishes, then nothing
+    assert done.returncode == 0, done.stderr
+    [published] = published_events(prefect, job.warehouse, 1)
+    # Applying the same files again leaves the open window alone (an update would reset it).
+    again = apply_files(prefect, short_window)
+    assert again.updated == [] and len(again.unchanged) == len(AUTOMATIONS)
+
+    post = wait_for_post(hook, lambda p: f" on {job.warehouse} " in p["subject"], "naming it")
+    waited = seconds_since(published.occurred)
+    print(f"nothing-published POST {waited:.1f} s after the publish (window {WINDOW} s)")
+    assert WINDOW <= waited <= ALERT_TIMEOUT
+    assert post["subject"] == (
+        f"customs: no month published for {WINDOW} s on {job.warehouse} since "
+        f"{published.occurred:%Y-%m-%d %H:%M} UTC"
+    )
+    run = next(r for r in published.related if r.role == "flow-run")
+    run_id = run.id.removeprefix("prefect.flow-run.")
+    assert post["body"].startswith(
+        f"No run has published to {job.warehouse} for {WINDOW} s (GACC publishes monthly); the "
+        f"last was build-warehouse/(no deployment) run {run.name} at "
+        f"{published.occurred:%Y-%m-%d %H:%M:%S} UTC, which added 2025-03."
+    )
+    assert post["body"].endswith(f"{prefect.api_url.removesuffix('/api')}/runs/flow-run/{run_id}")
+    assert posts_naming(hook, job.warehouse) == [post]  # once per silence
+
+
+def test_a_second_publish_within_the_window_starts_it_again(
+    prefect: Prefect, short_window: Path, hook: ServerState, tmp_path: Path
+) -> None:
+    warehouse = tmp_path / "warehouse" / "customs.duckdb"
+    done = run_python(PUBLISH_TWICE.format(gap=GAP, warehouse=str(warehouse)), prefect.env)
+    assert done.returncode == 0, done.stderr
+    first, second = published_events(prefect, warehouse, 2)
+    assert (second.occurred - first.occurred).total_seconds() < WINDOW
+
+    post = wait_for_post(hook, lambda p: f" on {warehouse} " in p["subject"], "naming it")
+    waited = seconds_since(second.occurred)
+    print(f"after two publishes {GAP} s apart: one POST {waited:.1f} s after the second")
+    # The first publish's window (ending GAP s before the second's) did not fire: the one
+    # POST comes a whole window after the second publish, and names it.
+    assert waited >= WINDOW
+    assert "which added 2025-04." in post["body"]
+    time.sleep(2)  # a POST of the first window would have come before this one
+    assert posts_naming(hook, warehouse) == [post]

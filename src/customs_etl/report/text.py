@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
+
+from customs_etl.report.revisions import revision_lines, revisions_between
 
 _HALF = re.compile(r"^(\d{4})\s*-?\s*(H[12])$", re.IGNORECASE)
 _MONTHS = {"H1": (1, 6), "H2": (7, 12)}
@@ -111,7 +114,27 @@ def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear)
         lines.append(
             "  Top lines: " + "; ".join(_commodity(row) for row in top.iter_rows(named=True))
         )
+    revised = revisions_text(con, partner_iso3, period)
+    lines.append(revised or f"No figure of {partner_iso3} in {period} was revised.")
     return "\n".join(lines)
+
+
+def revisions_text(
+    con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear | None
+) -> str:
+    """The revised figures of a partner in a half-year (or in any period, `None`), one line
+    each; empty when none was revised."""
+    if period is None:
+        first, last = dt.date(1, 1, 1), dt.date(9999, 12, 1)
+    else:
+        first_month, last_month = period.months
+        first, last = dt.date(period.year, first_month, 1), dt.date(period.year, last_month, 1)
+    frame = revisions_between(con, partner_iso3, first, last)
+    if frame.is_empty():
+        return ""
+    where = f"in {period}" if period is not None else "in the periods above"
+    lines = [f"Revised figures of {partner_iso3} {where} (marts.trade_revisions):"]
+    return "\n".join(lines + [f"  {line}" for line in revision_lines(frame)])
 
 
 def _commodity(row: dict[str, object]) -> str:

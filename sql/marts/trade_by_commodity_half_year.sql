@@ -20,6 +20,11 @@ select
     halves.value_usd_prev_year,
     halves.yoy_pct,
     halves.months_with_trade,
-    halves.release_count
+    halves.release_count,
+    halves.quantity,
+    halves.quantity_unit,
+    halves.unit_value_usd,
+    halves.quantity_prev_year,
+    halves.unit_value_usd_prev_year
 from core.commodity_half_year as halves
 inner join staging.stg_partners as partners using (partner_iso3)

@@ -17,6 +17,9 @@ select
           and commodities.hs_level = monthly.hs_level
     ) as hs_description,
     monthly.value_usd,
-    monthly.release_count
+    monthly.release_count,
+    monthly.quantity,
+    monthly.quantity_unit,
+    monthly.unit_value_usd
 from core.commodity_monthly as monthly
 inner join staging.stg_partners as partners using (partner_iso3)

@@ -31,6 +31,8 @@ from customs_etl.report.text import (
     sanctions_lines,
     sanctions_shares,
     top_commodities,
+    unit_value,
+    volume_and_price,
 )
 
 FLOWS = ("export", "import")
@@ -420,11 +422,19 @@ def _commodity_section(
     for flow in FLOWS:
         top = top_commodities(con, partner_iso3, period, flow, limit=10)
         rows = [
-            (str(i), r["hs_code"], r["hs_description"] or "no description", money(r["value_usd"]))
+            (
+                str(i),
+                r["hs_code"],
+                r["hs_description"] or "no description",
+                money(r["value_usd"]),
+                unit_value(r),
+                volume_and_price(r),
+            )
             for i, r in enumerate(top.iter_rows(named=True), start=1)
         ]
         heading = f"{FLOW_TITLES[flow]} {partner_name(con, partner_iso3)}, {period}"
-        table = _table(["#", "HS", "description", "value"], rows, numeric=(0, 3))
+        headers = ["#", "HS", "description", "value", "unit value", "on a year earlier"]
+        table = _table(headers, rows, numeric=(0, 3))
         parts.append(f"<div><h3>{_h(heading)}</h3>{table if rows else '<p>None loaded.</p>'}</div>")
     return [*parts, "</div>"]
 

@@ -72,20 +72,43 @@ def top_commodities(
     hs_level: int = 4,
     limit: int = 5,
 ) -> pl.DataFrame:
-    first, last = period.months
+    """The largest codes of the half, with their unit value and the change on a year earlier
+    split into volume and price where both halves have a quantity in one unit."""
     return con.execute(
         """
-        select hs_code, any_value(hs_description) as hs_description,
-               cast(sum(value_usd) as bigint) as value_usd
-        from marts.trade_by_commodity_monthly
-        where partner_iso3 = ? and flow = ? and hs_level = ?
-          and year(period) = ? and month(period) between ? and ?
-        group by hs_code
+        select hs_code, hs_description, value_usd, value_usd_prev_year, yoy_pct,
+               quantity, quantity_unit, unit_value_usd, quantity_prev_year,
+               unit_value_usd_prev_year,
+               round(100.0 * (quantity / quantity_prev_year - 1), 1) as volume_pct,
+               round(100.0 * (unit_value_usd / unit_value_usd_prev_year - 1), 1) as price_pct
+        from marts.trade_by_commodity_half_year
+        where partner_iso3 = ? and flow = ? and hs_level = ? and year = ? and half = ?
         order by value_usd desc, hs_code
         limit ?
         """,
-        [partner_iso3, flow, hs_level, period.year, first, last, limit],
+        [partner_iso3, flow, hs_level, period.year, period.half, limit],
     ).pl()
+
+
+def unit_value(row: dict[str, object]) -> str:
+    """'$189.57 per Kilogram', or why there is none."""
+    if row["unit_value_usd"] is None:
+        return "no single unit"
+    price = float(row["unit_value_usd"])  # type: ignore[arg-type]
+    shown = f"{price:,.2f}" if price >= 1 else f"{price:.4f}"  # electricity: $0.0551 per kWh
+    return f"${shown} per {row['quantity_unit']}"
+
+
+def volume_and_price(row: dict[str, object]) -> str:
+    """The change on a year earlier split into volume and price: (1 + value) = (1 + volume) x
+    (1 + price), so 'more wigs, or dearer wigs?' reads off the two."""
+    if row["yoy_pct"] is None:
+        return "no comparable figure a year earlier"
+    if row["volume_pct"] is None or row["price_pct"] is None:
+        return f"{row['yoy_pct']:+.1f}% (no volume/price split: quantities not in one unit)"
+    return (
+        f"{row['yoy_pct']:+.1f}%: volume {row['volume_pct']:+.1f}%, price {row['price_pct']:+.1f}%"
+    )
 
 
 def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear) -> str:
@@ -112,7 +135,7 @@ def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear)
         lines.append(f"{words} {partner}: {money(value)}, {change(pct)}.")
         top = top_commodities(con, partner_iso3, period, flow)
         lines.append(
-            "  Top lines: " + "; ".join(_commodity(row) for row in top.iter_rows(named=True))
+            "  Top lines: " + "; ".join(_top_line(row) for row in top.iter_rows(named=True))
         )
     revised = revisions_text(con, partner_iso3, period)
     lines.append(revised or f"No figure of {partner_iso3} in {period} was revised.")
@@ -135,6 +158,10 @@ def revisions_text(
     where = f"in {period}" if period is not None else "in the periods above"
     lines = [f"Revised figures of {partner_iso3} {where} (marts.trade_revisions):"]
     return "\n".join(lines + [f"  {line}" for line in revision_lines(frame)])
+
+
+def _top_line(row: dict[str, object]) -> str:
+    return f"{_commodity(row)} ({unit_value(row)}; {volume_and_price(row)})"
 
 
 def _commodity(row: dict[str, object]) -> str:

@@ -13,9 +13,11 @@ import duckdb
 import pytest
 from support import FIXTURES, SEEDS_DIR, SQL_DIR
 
-from customs_etl import pipeline, report, warehouse
-from customs_etl.landing import LandingZone
-from customs_etl.releases import describe_release
+from customs_etl.extract.landing_zone import LandingZone
+from customs_etl.extract.releases import describe_release
+from customs_etl.load import connection, loader, models, registry
+from customs_etl.report import text as report
+from customs_etl.transform import parse
 
 EXPORTS = FIXTURES / "exports"
 ENGLISH = EXPORTS / "en_export_202506_prk_regimes.csv"
@@ -59,14 +61,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         shutil.copy(source, target)
     db = work / "w.duckdb"
     zone = LandingZone(work / "zone")
-    con = warehouse.connect(db)
-    warehouse.prepare_schema(con, SQL_DIR)
+    con = connection.connect(db)
+    models.prepare_schema(con, SQL_DIR)
     for source in (ENGLISH, CHINESE):
         path = landing / "export" / "2025-06" / source.name
         release = zone.receive(describe_release(path, landing_dir=landing))
-        staged = pipeline.stage_release(release, work / "staging", SEEDS_DIR)
-        warehouse.load_release(con, staged.path, staged.record())
-    warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
+        parsed = parse.parse_release(release, work / "staging", SEEDS_DIR)
+        loader.load_release(con, parsed.path, registry.loaded_record(parsed))
+    models.build_models(con, SQL_DIR, SEEDS_DIR)
     con.close()
     return db
 
@@ -150,13 +152,13 @@ def test_the_change_on_a_year_earlier_splits_into_volume_and_price(tmp_path: Pat
     earlier.write_bytes(text.encode("utf-8"))
     db = tmp_path / "w.duckdb"
     zone = LandingZone(tmp_path / "zone")
-    con = warehouse.connect(db)
-    warehouse.prepare_schema(con, SQL_DIR)
+    con = connection.connect(db)
+    models.prepare_schema(con, SQL_DIR)
     for path in (earlier, june):
         release = zone.receive(describe_release(path, landing_dir=landing))
-        staged = pipeline.stage_release(release, tmp_path / "staging", SEEDS_DIR)
-        warehouse.load_release(con, staged.path, staged.record())
-    warehouse.build_models(con, SQL_DIR, SEEDS_DIR)
+        parsed = parse.parse_release(release, tmp_path / "staging", SEEDS_DIR)
+        loader.load_release(con, parsed.path, registry.loaded_record(parsed))
+    models.build_models(con, SQL_DIR, SEEDS_DIR)
     top = report.top_commodities(con, "PRK", report.HalfYear(2025, "H1"), "export")
     con.close()
 

@@ -111,6 +111,76 @@ def volume_and_price(row: dict[str, object]) -> str:
     )
 
 
+def yearly_series(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> pl.DataFrame:
+    """Every year of a partner's trade by flow, complete or not (months_covered says)."""
+    return con.execute(
+        """
+        select year, flow, value_usd, yoy_pct, months_covered
+        from marts.trade_yearly
+        where partner_iso3 = ?
+        order by year, flow
+        """,
+        [partner_iso3],
+    ).pl()
+
+
+def last_measures(con: duckdb.DuckDBPyConnection) -> tuple[str, dt.date] | None:
+    """The last UN resolution with measures on the DPRK and the day it was adopted (seed)."""
+    row = con.execute(
+        "select resolution, adopted from staging.stg_unsc_measures "
+        "order by adopted desc, resolution desc limit 1"
+    ).fetchone()
+    return (str(row[0]), row[1]) if row else None
+
+
+def long_view(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
+    """The whole arc from the yearly mart, complete years only: the peak, for the DPRK the fall
+    after the year of the last UN measures, the low since the peak and the latest year."""
+    totals = {
+        row["year"]: row["value_usd"]
+        for row in yearly_series(con, partner_iso3).iter_rows(named=True)
+        if row["flow"] == "total" and row["months_covered"] == 12
+    }
+    if len(totals) < 2:
+        return ""
+    first, last = min(totals), max(totals)
+    peak = max(totals, key=lambda year: (totals[year], -year))
+    text = (
+        f"Year by year ({first}-{last}): China's trade with {_name(con, partner_iso3)} peaked "
+        f"in {peak} at "
+        f"{money(totals[peak])}"
+    )
+    measures = last_measures(con) if partner_iso3 == "PRK" else None
+    after = peak
+    if measures and measures[1].year in totals and measures[1].year + 1 in totals:
+        year = measures[1].year
+        before, next_year = totals[year], totals[year + 1]
+        text += (
+            f"; after the UN measures of {year} (the last, resolution {measures[0]}, adopted "
+            f"{measures[1]:%Y-%m-%d}) it fell from {money(before)} in {year} to "
+            f"{money(next_year)} in {year + 1} ({_pct_change(before, next_year)})"
+        )
+        after = year
+    later = [year for year in totals if year > after]
+    low = min(later, key=lambda year: (totals[year], year)) if later else None
+    if low is not None:
+        text += f"; its low since then: {money(totals[low])} in {low}"
+    if last not in (peak, low):
+        text += f"; {last}: {money(totals[last])}"
+    return text + "."
+
+
+def _name(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
+    row = con.execute(
+        "select partner_name from marts.partners where partner_iso3 = ?", [partner_iso3]
+    ).fetchone()
+    return str(row[0]) if row else partner_iso3
+
+
+def _pct_change(before: int, after: int) -> str:
+    return f"{100.0 * (after - before) / before:+.1f}%" if before else "n/a"
+
+
 def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear) -> str:
     """The paragraph a reporter would write from the marts."""
     rows = con.execute(
@@ -130,6 +200,9 @@ def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear)
         f"China's trade with {partner} in {period} ({total[2]} of 6 months): {money(total[0])}, "
         f"{change(total[1])}."
     ]
+    arc = long_view(con, partner_iso3)
+    if arc:
+        lines.append(arc)
     for flow, words in (("export", "China's exports to"), ("import", "China's imports from")):
         value, pct, _ = figures.get(flow, (None, None, 0))
         lines.append(f"{words} {partner}: {money(value)}, {change(pct)}.")

@@ -49,3 +49,38 @@ def test_a_curation_listing_a_unit_twice_fails_in_one_line(tmp_path: Path) -> No
         assert str(error) == "quantity_units.csv, Chinese unit: listed more than once: 千克"
     else:
         raise AssertionError("a unit listed twice was accepted")
+
+
+def _rows(name: str) -> list[list[str]]:
+    import csv
+
+    with (SEEDS / f"{name}.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))[1:]
+
+
+def test_the_correlation_gives_each_hs2022_code_one_conversion() -> None:
+    rows = _rows("hs2022_hs2017")
+    conversions: dict[str, list[str]] = {}
+    for hs2022, hs2017, relationship, conversion in rows:
+        assert relationship in {"1:1", "n:1", "1:n", "n:n"}
+        assert len(hs2022) == len(hs2017) == 6
+        if conversion == "yes":
+            conversions.setdefault(hs2022, []).append(hs2017)
+    assert all(len(codes) == 1 for codes in conversions.values())
+    assert len(conversions) == len({row[0] for row in rows}) == 5613
+    pairs = {(a, b): r for a, b, r, _ in rows}
+    assert pairs["670300", "670300"] == "1:1"
+    assert pairs["851713", "851712"] == "n:1"  # smartphones: split out of 851712
+    assert conversions["852411"] == ["851712"] and pairs["852411", "851712"] == "n:n"
+
+
+def test_bec_categories_have_an_end_use_and_hs_codes_a_category() -> None:
+    categories = {row[0]: row for row in _rows("bec4_categories")}
+    end_use = {code: row[5] for code, row in categories.items() if row[4] == "yes"}
+    assert end_use["41"] == end_use["521"] == "capital"
+    assert end_use["112"] == end_use["61"] == end_use["63"] == "consumption"
+    assert end_use["111"] == end_use["22"] == end_use["42"] == "intermediate"
+    assert end_use["51"] == end_use["321"] == end_use["7"] == "not_classified"
+    mapped = {(e, c): b for e, c, b, _ in _rows("hs_bec4")}
+    assert mapped["HS2017", "670300"] and mapped["HS2022", "670300"]
+    assert {b for b in mapped.values() if b} <= set(categories)

@@ -12,7 +12,7 @@ select
     -- A scalar subquery, not a left join, as in marts.trade_by_commodity_monthly.
     (
         select commodities.description_en
-        from staging.stg_commodities as commodities
+        from core.commodity_descriptions as commodities
         where commodities.hs_code = halves.hs_code
           and commodities.hs_level = halves.hs_level
     ) as hs_description,

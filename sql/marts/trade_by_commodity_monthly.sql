@@ -12,7 +12,7 @@ select
     -- rows and built a join's hash table on them rather than on the 15k seed rows.
     (
         select commodities.description_en
-        from staging.stg_commodities as commodities
+        from core.commodity_descriptions as commodities
         where commodities.hs_code = monthly.hs_code
           and commodities.hs_level = monthly.hs_level
     ) as hs_description,

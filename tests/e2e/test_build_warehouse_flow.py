@@ -325,3 +325,30 @@ def test_the_revised_vintage_in_the_sample(sample_run: SampleRun) -> None:
     revised = sample_run.first.revisions  # type: ignore[attr-defined]
     assert any(line.startswith("2017-12 PRK import (detailed export") for line in revised)
     assert sample_run.second.revisions == []  # type: ignore[attr-defined]
+
+
+def test_end_use_rows_add_up_to_every_half_year(sample_run: SampleRun) -> None:
+    mismatches = query(
+        sample_run.warehouse,
+        """
+        select h.year, h.half, h.partner_iso3, h.flow, h.value_usd, e.value_usd
+        from marts.trade_half_year h
+        left join (
+            select year, half, partner_iso3, flow, sum(value_usd) as value_usd
+            from marts.trade_by_end_use_half_year group by all
+        ) e using (year, half, partner_iso3, flow)
+        where h.flow <> 'total' and h.source_kind = 'detailed'
+          and e.value_usd is distinct from h.value_usd
+        """,
+    )
+    assert mismatches == []
+    # The DPRK's 8-digit years are classified; the 4- and 2-digit partners are not.
+    allocations = dict(
+        query(
+            sample_run.warehouse,
+            "select partner_iso3, list(distinct allocation order by allocation) "
+            "from marts.trade_by_end_use_half_year where year = 2025 group by all",
+        )
+    )
+    assert allocations["USA"] == allocations["KOR"] == ["below_6_digits"]
+    assert "one_category" in allocations["PRK"]

@@ -352,3 +352,23 @@ def test_end_use_rows_add_up_to_every_half_year(sample_run: SampleRun) -> None:
     )
     assert allocations["USA"] == allocations["KOR"] == ["below_6_digits"]
     assert "one_category" in allocations["PRK"]
+
+
+def test_the_html_report_of_a_partner_with_a_yuan_table(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
+    """The United States' June 2025 yuan figures come from the CNY preliminary table: the
+    sources list shows them in yuan (never converted), rather than failing on no dollars."""
+    from customs_etl.report.html import write_html_report
+
+    con = duckdb.connect(str(sample_run.warehouse), read_only=True)
+    try:
+        files = write_html_report(con, "USA", report.HalfYear(2025, "H1"), tmp_path)
+        [(cny,)] = con.execute(
+            "select value from marts.trade_monthly_sources where partner_iso3 = 'USA' "
+            "and currency = 'CNY' and period = '2025-06-01' and flow = 'export'"
+        ).fetchall()
+    finally:
+        con.close()
+    sources = files.html.read_text(encoding="utf-8").split("<h2>Sources</h2>", 1)[1]
+    assert f"({cny:,} CNY)" in sources

@@ -153,6 +153,7 @@ def half_year_sources(
         """
         select strftime(sources.period, '%Y-%m') as month, sources.flow, sources.source_name,
                releases.hs_level, sources.row_count, sources.value_usd, releases.received_at,
+               sources.value, sources.currency,
                sources.release_id
         from marts.trade_monthly_sources as sources
         inner join meta.releases as releases using (release_id)
@@ -554,7 +555,7 @@ def _sources_section(
             r["source_name"],
             str(r["hs_level"] or ""),
             f"{r['row_count']:,}",
-            f"{r['value_usd']:,}",
+            _source_value(r),
             _stamp(r["received_at"]),
             f"<code>{_h(r['release_id'])}</code>",
         )
@@ -569,6 +570,14 @@ def _sources_section(
         "release id in <code>meta.releases</code>):</p>",
         _table(headers, rows, numeric=(3, 4, 5), raw=(7,)),
     ]
+
+
+def _source_value(row: dict[str, object]) -> str:
+    """The dollars a file contributed; a yuan file (a CNY preliminary table) has none, so its
+    yuan are shown with their currency instead, never converted."""
+    if row["value_usd"] is not None:
+        return f"{row['value_usd']:,}"
+    return f"({row['value']:,} {row['currency']})"
 
 
 def _as_of_line(as_of: dict[str, object]) -> str:

@@ -36,6 +36,7 @@ sample: $(STAMP) ## Regenerate the embedded sample (deterministic)
 
 seeds: $(STAMP) ## Rebuild seeds/ from GACC's code lists in ../shared/reference/gacc
 	$(VENV)/bin/python scripts/build_seeds.py --shared ../shared/reference/gacc
+	$(VENV)/bin/python scripts/build_hs_seeds.py
 
 # Scheduling on this machine: a Prefect server on loopback (SQLite under PREFECT_HOME), the
 # `customs` process work pool, the deployments of prefect.yaml and a worker, in the background;

@@ -3,7 +3,10 @@
 It is NOT official GACC data. It imitates the detailed exports of GACC's online query platform
 (English UTF-8 and Chinese GB18030 dialects) for China's trade with North Korea (8-digit codes,
 split by customs regime) and five other partners (4- and 2-digit codes), 2022-01 to 2025-12,
-in US dollars. The China-DPRK monthly totals follow the figures news agencies reported from
+in US dollars. China-DPRK goes back to 2013-01 in a LONG SERIES of chapter-level (2-digit)
+files named `prk_hs2_constructed_*.csv`, CONSTRUCTED like the rest, calibrated to the yearly
+figures reported for 2013-2021 (the 2013 peak, the fall after the 2017 sanctions, the 2020
+collapse). The China-DPRK monthly totals follow the figures news agencies reported from
 GACC data (copied into PUBLISHED below with their sources); everything else is invented but
 plausible. It also writes English preliminary ("flash") table pages for 2025 and Jan-Feb 2026
 (landing/preliminary/), read back with the product's parser before they are kept. The output
@@ -57,6 +60,17 @@ def _pub(period: str, flow: str, value: int, exact: bool, source: str, hs: str =
 KYODO_H1 = "Kyodo, July 2025: China-N. Korea trade rises 30% in 1st half of 2025 (about +30% YoY)"
 REUTERS_HAIR = "Reuters via timeslive 2026-01"
 PUBLISHED: tuple[Published, ...] = (
+    _pub("2013", "total", 6_540_000_000, False, "KOTRA via Yonhap (nkeconwatch.com)"),
+    _pub("2014", "total", 6_390_000_000, False, "KOTRA via Yonhap (nkeconwatch.com)"),
+    _pub("2015", "total", 5_511_000_000, False, "GACC as reported (KOTRA gives 5.71B)"),
+    _pub("2017", "total", 5_060_000_000, False, "GACC spokesman, Global Times 1084580"),
+    _pub("2017", "import", 1_720_000_000, False, "GACC spokesman, Global Times 1084580"),
+    _pub("2018", "total", 2_430_000_000, False, "Reuters idINKCN1PH0ML"),
+    _pub("2018", "export", 2_220_000_000, False, "Reuters idINKCN1PH0ML"),
+    _pub("2018", "import", 213_150_000, True, "Reuters idINKCN1PH0ML"),
+    _pub("2019", "total", 2_800_000_000, False, "KBS World"),
+    _pub("2020", "total", 539_000_000, False, "KBS World"),
+    _pub("2021", "total", 318_000_000, False, "SCMP 3173601"),
     _pub("2022", "total", 1_027_720_000, True, "Kyodo via nippon.com"),
     _pub("2023", "total", 2_300_000_000, False, "Kyodo 2024-01 (+137% YoY)"),
     _pub("2023", "export", 2_000_000_000, False, "Kyodo 2024-01"),
@@ -176,6 +190,139 @@ ANCHORS: dict[tuple[str, str], dict[int, int]] = {
     ("import", "6704"): {2022: 50_400_000, 2023: 140_100_000, 2024: 180_270_000, 2025: 190_550_000},
     ("export", "6703"): {2022: 72_500_000, 2023: 150_600_000, 2024: 168_860_000, 2025: 208_200_000},
 }
+
+# --- The long series, 2013-2021 (CONSTRUCTED) -------------------------------------------------
+# China-DPRK only, one file per month and flow at chapter (2-digit) level, no regimes and no
+# quantities (a 2-digit query has none). Yearly totals follow the reported figures (2016 has
+# none in the reference file: chosen between 2015 and 2017); imports and the months are chosen.
+# The chapters follow the sanctions: coal (27) bought until February 2017, seafood (03) until
+# August 2017, textiles (61, 62) until September 2017, and no machinery, vehicles or metals
+# (72-89) sold from 2018 (resolution 2397, December 2017); the 2020 border closure empties
+# the months from March 2020 to the spring of 2021.
+LONG_YEARS = tuple(range(2013, 2022))
+LONG_PERIODS = tuple(f"{year}-{month:02d}" for year in LONG_YEARS for month in range(1, 13))
+ALL_PERIODS = LONG_PERIODS + PERIODS
+# year -> (total, China's imports), USD; exports = total - imports.
+LONG_TARGETS: dict[int, tuple[int, int]] = {
+    2013: (6_540_000_000, 2_910_000_000),
+    2014: (6_390_000_000, 2_840_000_000),
+    2015: (5_511_000_000, 2_480_000_000),
+    2016: (5_370_000_000, 2_630_000_000),  # chosen: no figure in the reference file
+    2017: (5_060_000_000, 1_720_000_000),
+    2018: (2_433_150_000, 213_150_000),  # exports 2.22B + the exact imports
+    2019: (2_800_000_000, 215_000_000),
+    2020: (539_000_000, 48_000_000),
+    2021: (318_000_000, 58_000_000),
+}
+LONG_EXACT_IMPORTS = (2018,)
+# Month weights per year (both flows); other years follow SEASON. 2017: imports fall as the
+# bans take effect. 2020-2021: the border closed from February 2020.
+LONG_MONTHS: dict[tuple[int, str], tuple[float, ...]] = {
+    (2017, "import"): (1.9, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0, 0.9, 0.6, 0.4, 0.35, 0.35),
+    (2020, "export"): (160, 40, 19, 24, 63, 97, 73, 25, 20, 0.3, 0.2, 1.5),
+    (2020, "import"): (160, 40, 19, 24, 63, 97, 73, 25, 20, 0.3, 0.2, 1.5),
+    (2021, "export"): (0.05, 0.02, 0.5, 29, 0.4, 14, 3, 2, 5, 18, 42, 65),
+    (2021, "import"): (0.05, 0.02, 0.5, 29, 0.4, 14, 3, 2, 5, 18, 42, 65),
+}
+# Chapter weights "chapter:weight ..." per flow, before and after the 2017 measures.
+LONG_CHAPTERS: dict[tuple[str, str], str] = {
+    ("import", "before"): (
+        "27:38 26:12 61:14 62:12 03:5 72:3 28:2 67:2 25:2 79:1.5 44:1 85:2 68:1 12:1 91:1"
+    ),
+    ("import", "after"): (
+        "67:40 27:10 26:14 72:10 91:7 64:5 28:5 68:1 42:1 96:1 95:1 21:1 94:1 39:1"
+    ),
+    ("export", "before"): (
+        "27:16 84:10 85:9 87:8 39:6 72:4 73:3 52:4 54:3 60:3 62:2 61:2 10:3 15:3 11:2 17:2 "
+        "31:2 40:3 94:3 67:2 30:1.5 64:1.5 48:1.5 19:1 21:1 38:1 70:1 69:1 96:1 33:1"
+    ),
+    ("export", "after"): (
+        "67:12 39:12 10:8 15:8 11:6 17:5 31:6 94:6 54:4 52:3 60:4 40:4 30:4 64:3 19:3 21:3 "
+        "48:2 33:2 34:1.5 96:1.5 70:1 69:1 38:1.5 22:1 27:1"
+    ),
+}
+# Imports the 2017 measures ended: (chapter, last month bought). Coal: China stopped on
+# 2017-02-19 (resolution 2321's cap); seafood: resolution 2371 (August 2017); textiles: 2375
+# (September 2017).
+LONG_BANNED_FROM_2017: dict[str, int] = {"27": 2, "03": 8, "61": 9, "62": 9}
+# A revised vintage: this month and flow's file is first published with the preliminary
+# figures below (one chapter off), then again with the final ones after the yearbook.
+LONG_REVISION = ("2017-12", "import", "67", -1_250_000, "2018-01-23", "2018-09-30")
+
+
+def long_month_values(year: int, flow: str, amount: int) -> dict[str, int]:
+    """The year's value of a flow spread over its months, exactly."""
+    rng = stream("long-months", year, flow)
+    profile = LONG_MONTHS.get((year, flow), SEASON)
+    weights = [w * rng.uniform(0.93, 1.07) for w in profile]
+    months = [f"{year}-{month:02d}" for month in range(1, 13)]
+    return dict(zip(months, apportion(amount, weights), strict=True))
+
+
+def long_targets() -> dict[tuple[str, str], int]:
+    """(period, flow) -> China-DPRK value of the long series."""
+    rng = stream("long-targets")
+    targets: dict[tuple[str, str], int] = {}
+    for year, (total, imported) in LONG_TARGETS.items():
+        total = jitter(rng, total)
+        imported = imported if year in LONG_EXACT_IMPORTS else jitter(rng, imported)
+        for flow, amount in (("export", total - imported), ("import", imported)):
+            for period, value in long_month_values(year, flow, amount).items():
+                targets[period, flow] = value
+    return targets
+
+
+def long_chapters(flow: str, period: str) -> list[tuple[str, float]]:
+    """The chapters traded in a month, with their weights."""
+    year, month = int(period[:4]), int(period[5:])
+    era = "before" if year <= 2017 else "after"
+    chapters = []
+    for item in LONG_CHAPTERS[flow, era].split():
+        chapter, weight = item.split(":")
+        last = LONG_BANNED_FROM_2017.get(chapter) if flow == "import" else None
+        if year == 2017 and last is not None and month > last:
+            if chapter != "27":
+                continue
+            weight = "1"  # electricity (2716) is chapter 27 too: bought on after the coal ban
+        chapters.append((chapter, float(weight)))
+    return chapters
+
+
+def long_rows(period: str, flow: str, total: int) -> list[Row]:
+    rng = stream("long-lines", period, flow)
+    chapters = long_chapters(flow, period)
+    weights = [weight * rng.uniform(0.8, 1.2) for _, weight in chapters]
+    values = apportion(total, weights)
+    return [
+        Row(period, PRK, chapter, "", 0, "", 0, "", value)
+        for (chapter, _), value in zip(chapters, values, strict=True)
+        if value > 0
+    ]
+
+
+def long_files(targets: dict[tuple[str, str], int]) -> list[OutFile]:
+    """One chapter-level file per month and flow, English and Chinese in turn; the revised
+    month twice (the first vintage superseded)."""
+    files = []
+    for flow in FLOWS:
+        for index, period in enumerate(LONG_PERIODS):
+            rows = tuple(long_rows(period, flow, targets[period, flow]))
+            english = (index + FLOWS.index(flow)) % 2 == 0
+            name = f"prk_hs2_constructed_{'en' if english else 'zh'}"
+            month, revised_flow, chapter, change, first, final = LONG_REVISION
+            if (period, flow) != (month, revised_flow):
+                files.append(OutFile(flow, period, f"{name}.csv", rows, english, False))
+                continue
+            earlier = tuple(row if row.hs != chapter else _revalued(row, change) for row in rows)
+            first_file, final_file = (f"{name}.published-{day}.csv" for day in (first, final))
+            files.append(OutFile(flow, period, first_file, earlier, english, False, True))
+            files.append(OutFile(flow, period, final_file, rows, english, False))
+    return files
+
+
+def _revalued(row: Row, change: int) -> Row:
+    return Row(row.period, row.partner, row.hs, row.regime, 0, "", 0, "", row.value + change)
+
 
 # --- China-DPRK lines ---------------------------------------------------------------------------
 # (8-digit code, "regime:weight ...", unit, USD per unit, second unit, second per first unit,
@@ -788,6 +935,7 @@ class OutFile:
     rows: tuple[Row, ...]
     english: bool
     with_regime: bool
+    superseded: bool = False  # an earlier vintage: a later file of the same download replaces it
 
 
 def render(file: OutFile, seeds: Seeds) -> bytes:
@@ -828,7 +976,7 @@ def partner_files(period: str, flow: str) -> list[OutFile]:
 
 def all_files(targets: dict[tuple[str, str], int]) -> list[OutFile]:
     leads = anchor_allocations(targets)
-    files = []
+    files = long_files(long_targets())
     for flow in FLOWS:
         for period in PERIODS:
             rows = prk_rows(period, flow, targets[period, flow], leads[period, flow])
@@ -856,7 +1004,7 @@ def read_seeds(seeds_dir: Path) -> Seeds:
 
 def check_rows(files: Iterable[OutFile], seeds: Seeds) -> None:
     """Every code is in the seeds and every line key is unique, as in a real export."""
-    keyed = [(file.flow, row) for file in files for row in file.rows]
+    keyed = [(file.flow, row) for file in files if not file.superseded for row in file.rows]
     missing_hs = sorted({row.hs for _, row in keyed} - seeds.commodities.keys())
     missing_partners = sorted({row.partner for _, row in keyed} - seeds.partners.keys())
     if missing_hs or missing_partners:
@@ -871,8 +1019,8 @@ def check_rows(files: Iterable[OutFile], seeds: Seeds) -> None:
 def members(period: str) -> list[str]:
     if "/" in period:
         start, end = period.split("/")
-        return [p for p in PERIODS if start <= p <= end]
-    return [p for p in PERIODS if p.startswith(period)]
+        return [p for p in ALL_PERIODS if start <= p <= end]
+    return [p for p in ALL_PERIODS if p.startswith(period)]
 
 
 def prk_value(files: Sequence[OutFile], period: str, flow: str, hs_code: str = "") -> int:
@@ -882,7 +1030,7 @@ def prk_value(files: Sequence[OutFile], period: str, flow: str, hs_code: str = "
     return sum(
         row.value
         for file in files
-        if file.period in months and file.flow in flows
+        if file.period in months and file.flow in flows and not file.superseded
         for row in file.rows
         if row.partner == PRK and row.hs.startswith(hs_code)
     )
@@ -1071,6 +1219,8 @@ def detailed_totals(files: Sequence[OutFile]) -> dict[tuple[str, str, str], int]
     """(period, partner code, flow) -> the detailed sample's value, as in expected_totals.csv."""
     sums: dict[tuple[str, str, str], int] = {}
     for file in files:
+        if file.superseded:
+            continue
         for row in file.rows:
             key = (row.period, row.partner, file.flow)
             sums[key] = sums.get(key, 0) + row.value
@@ -1396,6 +1546,8 @@ def write_files(files: Sequence[OutFile], seeds: Seeds, out: Path) -> int:
 def write_expected_totals(files: Sequence[OutFile], path: Path) -> None:
     sums: dict[tuple[str, str, str], list[int]] = {}
     for file in files:
+        if file.superseded:
+            continue  # the marts show the latest vintage
         for row in file.rows:
             entry = sums.setdefault((row.period, row.partner, file.flow), [0, 0])
             entry[0] += row.value

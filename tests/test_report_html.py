@@ -151,9 +151,9 @@ def test_article_commodities_and_sources_are_on_the_page(page: str) -> None:
 def test_page_is_self_contained(page: str) -> None:
     assert re.findall(r"https?://", page) == []
     assert "<script" not in page and "<link" not in page and " src=" not in page
-    assert page.count("<svg ") == 2
+    assert page.count("<svg ") == 3  # half-year, monthly and yearly charts
     ids = re.findall(r'\bid="([^"]+)"', page)
-    assert len(ids) == len(set(ids)), "element ids repeat across the two charts"
+    assert len(ids) == len(set(ids)), "element ids repeat across the three charts"
 
 
 def test_output_is_deterministic_apart_from_generated_at(
@@ -174,7 +174,7 @@ def test_a_partner_without_trade_still_gets_a_report(
 ) -> None:
     files = write_html_report(con, "XCE", H1_2025, tmp_path)
     text = files.html.read_text(encoding="utf-8")
-    assert "No trade with XCE in H1 2025" in text and text.count("<svg ") == 2
+    assert "No trade with XCE in H1 2025" in text and text.count("<svg ") == 3
 
 
 def test_cli_report_writes_html_and_png(published: Path, tmp_path: Path) -> None:
@@ -196,7 +196,7 @@ def test_chromium_renders_both_charts(report: ReportFiles, tmp_path: Path) -> No
         )
     url = report.html.resolve().as_uri()
     dom = chromium(tmp_path / "dom", "--dump-dom", url).stdout
-    for figure_id in ("half-year-chart", "monthly-chart"):
+    for figure_id in ("half-year-chart", "monthly-chart", "yearly-chart"):
         chart = figure(dom, figure_id)
         assert "<svg" in chart and "<path" in chart, f"{figure_id} has no drawn SVG in the DOM"
     assert "+30.0%" in figure(dom, "half-year-chart")
@@ -237,3 +237,11 @@ def chromium(profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def rgb(hex_colour: str) -> tuple[int, int, int]:
     value = int(hex_colour.lstrip("#"), 16)
     return (value >> 16 & 255, value >> 8 & 255, value & 255)
+
+
+def test_the_yearly_chart_shows_every_year_and_how_complete(page: str) -> None:
+    chart = figure(page, "yearly-chart")
+    assert ">China's trade with Korea,DPR by year, 2024–2025<" in chart
+    # 2024: January-March and July loaded (4 months); 2025: January-March.
+    assert "$69.0m" in chart and "(4 months)" in chart  # 40m + 9m exports, 20m imports
+    assert "$75.0m" in chart and "(3 months)" in chart

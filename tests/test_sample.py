@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import subprocess
 import sys
 from collections import defaultdict
@@ -25,6 +26,14 @@ LANDING = SAMPLE_DIR / "landing"
 GENERATOR = PROJECT_DIR / "scripts" / "generate_sample.py"
 PRK = "109"
 YEARS = ("2022", "2023", "2024", "2025")
+# The long series: China-DPRK only, chapter level, constructed and calibrated like the rest.
+LONG_YEARS = tuple(str(year) for year in range(2013, 2022))
+ALL_YEARS = LONG_YEARS + YEARS
+VINTAGE = re.compile(r"\.published-(\d{4}-\d{2}-\d{2})")
+# The one detailed download published twice (data/sample/README.md): the first vintage is
+# replaced by the second, which differs in one chapter.
+EARLIER_VINTAGE = "import/2017-12/prk_hs2_constructed_en.published-2018-01-23.csv"
+LATER_VINTAGE = "import/2017-12/prk_hs2_constructed_en.published-2018-09-30.csv"
 DETAILED_FLOWS = ("export", "import")
 PRELIMINARY = LANDING / "preliminary"
 EXPECTED_PRELIMINARY = SAMPLE_DIR / "expected_preliminary.csv"
@@ -80,6 +89,20 @@ def detailed_files(root: Path = LANDING) -> list[Path]:
     return [p for p in sample_files(root) if p.relative_to(root).parts[0] in ("export", "import")]
 
 
+def latest_vintages(files: list[Path]) -> list[Path]:
+    """Of the files of one download (same folder and name without its publication date), the
+    latest published: what the marts add up."""
+    latest: dict[Path, Path] = {}
+    for path in files:
+        slot = path.with_name(VINTAGE.sub("", path.name))
+        known = latest.get(slot)
+        if known is None or VINTAGE.search(path.name).group(1) > VINTAGE.search(known.name).group(
+            1
+        ):  # type: ignore[union-attr]
+            latest[slot] = path
+    return sorted(latest.values())
+
+
 def decode(path: Path) -> tuple[str, str]:
     """(text, dialect): English files are UTF-8; Chinese files are GB18030 and not UTF-8."""
     data = path.read_bytes()
@@ -110,7 +133,7 @@ def read_lines(path: Path) -> list[Line]:
 
 @pytest.fixture(scope="module")
 def lines() -> list[Line]:
-    return [line for path in detailed_files() for line in read_lines(path)]
+    return [line for path in latest_vintages(detailed_files()) for line in read_lines(path)]
 
 
 def prk_sum(lines: list[Line], periods: str, flow: str = "total", hs: str = "") -> int:
@@ -151,9 +174,11 @@ def test_regenerating_gives_byte_identical_files(tmp_path: Path) -> None:
 def test_layout_and_size() -> None:
     assert sum(p.stat().st_size for p in sample_files()) < 10_000_000
     files = detailed_files()
-    assert len(files) == 696
+    # 2022-2025: 696 files; 2013-2021: one per month and flow, and one earlier vintage.
+    assert len(files) == 696 + 108 * 2 + 1
+    assert len(latest_vintages(files)) == len(files) - 1
     assert len(sample_files()) == len(files) + len(sample_files(PRELIMINARY))
-    periods = {f"{y}-{m:02d}" for y in YEARS for m in range(1, 13)}
+    periods = {f"{y}-{m:02d}" for y in ALL_YEARS for m in range(1, 13)}
     for path in files:
         flow, period, name = path.relative_to(LANDING).parts
         assert flow in ("export", "import")
@@ -179,10 +204,26 @@ def test_both_dialects_and_encodings_every_year() -> None:
                 data.decode("utf-8")
             assert first in (ZH_HEADER, ZH_HEADER_NO_REGIME), path
         dialects[path.relative_to(LANDING).parts[1][:4]].add(dialect)
-    assert {year: dialects[year] for year in YEARS} == {year: {"en", "zh"} for year in YEARS}
+    assert {year: dialects[year] for year in ALL_YEARS} == {
+        year: {"en", "zh"} for year in ALL_YEARS
+    }
+
+
+def test_the_long_series_is_prk_at_chapter_level_in_files_named_constructed(
+    lines: list[Line],
+) -> None:
+    long = [line for line in lines if line.period[:4] in LONG_YEARS]
+    assert {line.partner for line in long} == {PRK}
+    assert all(len(line.hs) == 2 and not line.regime for line in long)
+    names = {p.name for p in detailed_files() if p.relative_to(LANDING).parts[1][:4] in LONG_YEARS}
+    assert {VINTAGE.sub("", name) for name in names} == {
+        "prk_hs2_constructed_en.csv",
+        "prk_hs2_constructed_zh.csv",
+    }
 
 
 def test_prk_is_8_digit_with_regimes_others_2_or_4_digit(lines: list[Line]) -> None:
+    lines = [line for line in lines if line.period[:4] in YEARS]
     prk = [line for line in lines if line.partner == PRK]
     assert all(len(line.hs) == 8 and line.regime for line in prk)
     assert {line.regime for line in prk} == {"10", "12", "14", "15", "19"}
@@ -210,7 +251,7 @@ def test_expected_totals_match_the_files(lines: list[Line]) -> None:
         (r["period"], r["partner_code"], r["flow"]): [int(r["value"]), int(r["rows"])] for r in rows
     }
     assert expected == dict(recomputed)
-    assert len(expected) == 48 * 6 * 2
+    assert len(expected) == 48 * 6 * 2 + 108 * 2  # 2022-2025 six partners; 2013-2021 the DPRK
 
 
 def test_calibration_to_published_figures(lines: list[Line]) -> None:
@@ -235,6 +276,50 @@ def test_calibration_to_published_figures(lines: list[Line]) -> None:
         assert abs(prk_sum(lines, year, flow) / published - 1) <= 0.02, (year, flow)
     assert abs(prk_sum(lines, "2024-01/2024-07") / 1_110_000_000 - 1) <= 0.01
     assert abs(prk_sum(lines, "2024-01/2024-11") / 1_930_000_000 - 1) <= 0.01
+
+
+def test_the_long_series_is_calibrated_to_the_yearly_figures(lines: list[Line]) -> None:
+    assert prk_sum(lines, "2018", "import") == 213_150_000  # exact in the reference
+    for year, flow, published in (
+        ("2013", "total", 6_540_000_000),
+        ("2014", "total", 6_390_000_000),
+        ("2015", "total", 5_511_000_000),
+        ("2017", "total", 5_060_000_000),
+        ("2017", "import", 1_720_000_000),
+        ("2018", "total", 2_430_000_000),
+        ("2018", "export", 2_220_000_000),
+        ("2019", "total", 2_800_000_000),
+        ("2020", "total", 539_000_000),
+        ("2021", "total", 318_000_000),
+    ):
+        assert abs(prk_sum(lines, year, flow) / published - 1) <= 0.02, (year, flow)
+    years = {year: prk_sum(lines, year) for year in ALL_YEARS}
+    assert max(years, key=years.__getitem__) == "2013"  # the peak
+    assert min(years, key=years.__getitem__) == "2021"  # the low of the border closure
+
+
+def test_the_long_series_follows_the_2017_measures(lines: list[Line]) -> None:
+    def chapters(flow: str, start: str, end: str) -> set[str]:
+        return {
+            line.hs
+            for line in lines
+            if line.partner == PRK and line.flow == flow and start <= line.period <= end
+        }
+
+    metals_machinery = {str(chapter) for chapter in range(72, 90)}
+    assert metals_machinery & chapters("export", "2013-01", "2017-12")
+    assert not metals_machinery & chapters("export", "2018-01", "2021-12")
+    assert {"03", "61", "62"} <= chapters("import", "2017-01", "2017-08")
+    assert not {"03", "61", "62"} & chapters("import", "2017-10", "2021-12")
+
+
+def test_one_download_has_an_earlier_vintage_differing_in_one_chapter() -> None:
+    earlier = {line.hs: line.value for line in read_lines(LANDING / EARLIER_VINTAGE)}
+    later = {line.hs: line.value for line in read_lines(LANDING / LATER_VINTAGE)}
+    assert earlier.keys() == later.keys()
+    assert {hs: later[hs] - earlier[hs] for hs in later if later[hs] != earlier[hs]} == {
+        "67": 1_250_000
+    }
 
 
 def heading_totals(lines: list[Line], flow: str, year: str) -> dict[str, int]:
@@ -264,7 +349,8 @@ def test_no_goods_the_un_bans(lines: list[Line]) -> None:
     # To the DPRK: iron, steel and other metals (72-83), machinery and vehicles (84-89), oil.
     banned_exports = (*(str(chapter) for chapter in range(72, 90)), "2709", "2710")
     for line in lines:
-        if line.partner != PRK:
+        # In force from 2018 (resolution 2397): the long series shows the trade before it.
+        if line.partner != PRK or line.period < "2018":
             continue
         banned = banned_imports if line.flow == "import" else banned_exports
         assert not line.hs.startswith(banned), line

@@ -32,7 +32,9 @@ keyed as not materialized (
         hs_level,
         hs_code,
         value_usd,
-        release_count
+        release_count,
+        quantity,
+        quantity_unit
     from monthly
 ),
 
@@ -71,7 +73,11 @@ halves as (
         hs_code,
         sum(value_usd) as value_usd,
         count(*) as months_with_trade,
-        sum(release_count) as release_count
+        sum(release_count) as release_count,
+        -- every month's figure has a quantity, all in one unit: else no quantity for the half
+        count(quantity) = count(*) and min(quantity_unit) = max(quantity_unit) as one_unit,
+        min(quantity_unit) as quantity_unit,
+        sum(quantity) as quantity
     from keyed
     -- the halves being rebuilt only (null: all), not the year-earlier months read for earlier
     where getvariable('touched_periods') is null
@@ -89,7 +95,11 @@ earlier as (
         keyed.flow,
         keyed.hs_level,
         keyed.hs_code,
-        sum(keyed.value_usd) as value_usd
+        sum(keyed.value_usd) as value_usd,
+        count(keyed.quantity) = count(*) and min(keyed.quantity_unit) = max(keyed.quantity_unit)
+            as one_unit,
+        min(keyed.quantity_unit) as quantity_unit,
+        sum(keyed.quantity) as quantity
     from keyed
     semi join partner_months as later_month
         on later_month.partner_iso3 = keyed.partner_iso3
@@ -106,7 +116,13 @@ earlier as (
 compared as (
     select
         halves.*,
-        case when comparable.is_comparable then earlier.value_usd end as value_usd_prev_year
+        case when comparable.is_comparable then earlier.value_usd end as value_usd_prev_year,
+        -- a quantity a year earlier only in the same unit as now: volumes compare like with like
+        case
+            when comparable.is_comparable and earlier.one_unit and halves.one_unit
+             and earlier.quantity_unit = halves.quantity_unit
+                then earlier.quantity
+        end as quantity_prev_year
     from halves
     left join comparable using (year, half, partner_iso3, flow)
     left join earlier using (year, half, partner_iso3, flow, hs_level, hs_code)
@@ -126,5 +142,11 @@ select
             then round(100.0 * (value_usd - value_usd_prev_year) / value_usd_prev_year, 1)
     end as yoy_pct,
     cast(months_with_trade as integer) as months_with_trade,
-    cast(release_count as integer) as release_count
+    cast(release_count as integer) as release_count,
+    case when one_unit then quantity end as quantity,
+    case when one_unit then quantity_unit end as quantity_unit,
+    case when one_unit and quantity > 0 then value_usd / quantity end as unit_value_usd,
+    quantity_prev_year,
+    case when quantity_prev_year > 0 then value_usd_prev_year / quantity_prev_year end
+        as unit_value_usd_prev_year
 from compared

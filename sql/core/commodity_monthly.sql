@@ -7,11 +7,17 @@
 with
 
 usd_trade as (
-    select * from core.trade_finest_level
-    where currency = 'USD'
+    select
+        trade.*,
+        -- one name per unit: a Chinese export's 千克 is an English export's Kilogram
+        coalesce(units.quantity_unit_en, trade.quantity_unit) as unit
+    from core.trade_finest_level as trade
+    left join staging.stg_quantity_units as units
+        on units.quantity_unit_zh = trade.quantity_unit
+    where trade.currency = 'USD'
       -- a run rebuilds only the months it touched (null: all); the filter reaches the core scan
       and (getvariable('touched_periods') is null
-           or list_contains(getvariable('touched_periods'), period))
+           or list_contains(getvariable('touched_periods'), trade.period))
 ),
 
 levels as (
@@ -26,7 +32,13 @@ rolled_up as (
         levels.hs_level,
         left(usd_trade.hs_code, levels.hs_level) as hs_code,
         sum(usd_trade.value) as value_usd,
-        count(distinct usd_trade.release_id) as release_count
+        count(distinct usd_trade.release_id) as release_count,
+        -- a quantity only where every row of the figure has a quantity in one and the same unit:
+        -- never a sum of kilograms and pieces (a row without a unit makes the figure mixed)
+        count(*) = count(usd_trade.unit) and count(usd_trade.quantity) = count(*)
+            and min(usd_trade.unit) = max(usd_trade.unit) as one_unit,
+        min(usd_trade.unit) as unit,
+        sum(usd_trade.quantity) as quantity
     from usd_trade
     inner join levels on levels.hs_level <= usd_trade.hs_level
     group by all
@@ -39,6 +51,10 @@ select
     rolled_up.hs_level,
     rolled_up.hs_code,
     cast(rolled_up.value_usd as bigint) as value_usd,
-    cast(rolled_up.release_count as integer) as release_count
+    cast(rolled_up.release_count as integer) as release_count,
+    case when rolled_up.one_unit then rolled_up.quantity end as quantity,
+    case when rolled_up.one_unit then rolled_up.unit end as quantity_unit,
+    case when rolled_up.one_unit and rolled_up.quantity > 0
+        then rolled_up.value_usd / rolled_up.quantity end as unit_value_usd
 from rolled_up
 inner join staging.stg_partners as partners using (partner_code)

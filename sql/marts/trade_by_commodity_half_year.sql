@@ -12,7 +12,7 @@ select
     -- A scalar subquery, not a left join, as in marts.trade_by_commodity_monthly.
     (
         select commodities.description_en
-        from staging.stg_commodities as commodities
+        from core.commodity_descriptions as commodities
         where commodities.hs_code = halves.hs_code
           and commodities.hs_level = halves.hs_level
     ) as hs_description,
@@ -20,6 +20,11 @@ select
     halves.value_usd_prev_year,
     halves.yoy_pct,
     halves.months_with_trade,
-    halves.release_count
+    halves.release_count,
+    halves.quantity,
+    halves.quantity_unit,
+    halves.unit_value_usd,
+    halves.quantity_prev_year,
+    halves.unit_value_usd_prev_year
 from core.commodity_half_year as halves
 inner join staging.stg_partners as partners using (partner_iso3)

@@ -12,11 +12,14 @@ select
     -- rows and built a join's hash table on them rather than on the 15k seed rows.
     (
         select commodities.description_en
-        from staging.stg_commodities as commodities
+        from core.commodity_descriptions as commodities
         where commodities.hs_code = monthly.hs_code
           and commodities.hs_level = monthly.hs_level
     ) as hs_description,
     monthly.value_usd,
-    monthly.release_count
+    monthly.release_count,
+    monthly.quantity,
+    monthly.quantity_unit,
+    monthly.unit_value_usd
 from core.commodity_monthly as monthly
 inner join staging.stg_partners as partners using (partner_iso3)

@@ -317,10 +317,13 @@ def _print_half_years(warehouse_path: Path | None, partner: str) -> None:
     con = _open_published(warehouse_path)
     try:
         frame = report_text.half_year_table(con, partner)
+        revised = report_text.revisions_text(con, partner, None)
     finally:
         con.close()
     console.print(f"\nChina's trade with {partner} by half-year (US dollars):")
     _print_frame(frame, OutputFormat.table)
+    if revised:
+        console.print(revised, highlight=False)
 
 
 def _print_frame(frame: pl.DataFrame, output: OutputFormat) -> None:

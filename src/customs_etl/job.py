@@ -35,6 +35,7 @@ from customs_etl.extract.releases import (
 from customs_etl.load import loader, models, registry
 from customs_etl.load.connection import connect, run_lock
 from customs_etl.publish import build as publication
+from customs_etl.report.revisions import revision_lines, revisions_by_sources
 from customs_etl.settings import Settings
 from customs_etl.transform import parse
 from customs_etl.validate import batches, cross_check, detailed, preliminary_checks, quarantine
@@ -76,6 +77,7 @@ class RunSummary:
     published: bool = False
     data_docs: str | None = None
     quarantine_dir: str | None = None
+    revisions: list[str] = field(default_factory=list)  # figures this run's releases revised
 
     def text(self) -> str:
         lines = [
@@ -85,6 +87,9 @@ class RunSummary:
         ]
         lines += [f"  quarantined {name}: {why}" for name, why in self.rejected.items()]
         lines += [f"  warning: {warning}" for warning in self.warnings]
+        if self.revisions:
+            lines.append(f"{len(self.revisions)} figure(s) revised (marts.trade_revisions):")
+            lines += [f"  revised {line}" for line in self.revisions]
         if self.rejected:
             lines.append(f"Quarantine reports: {self.quarantine_dir}")
         if self.data_docs:
@@ -246,7 +251,10 @@ def record_rejection(
     return markdown
 
 
-def build_marts(build: Path, settings: Settings, summary: RunSummary, started: dt.datetime) -> None:
+def build_marts(
+    build: Path, settings: Settings, summary: RunSummary, started: dt.datetime
+) -> list[str]:
+    """Rebuild the marts; the figures this run's releases revised, in words."""
     con = _connect(build, settings)
     try:
         # Incremental marts rebuild only the months of this run's releases (from the registry,
@@ -256,10 +264,12 @@ def build_marts(build: Path, settings: Settings, summary: RunSummary, started: d
             con, settings.sql_dir, settings.seeds_dir, touched_periods=touched
         )
         registry.record_run(con, _run_row(summary, started))
+        revised = revision_lines(revisions_by_sources(con, summary.loaded))
     finally:
         con.close()
     log.info("Built %d models", len(built))
     log.debug("Models built: %s", ", ".join(built))
+    return revised
 
 
 def check_against_preliminary(build: Path, settings: Settings) -> list[cross_check.Disagreement]:
@@ -302,7 +312,7 @@ class Steps:
     validate_preliminary: Callable[..., list[quarantine.Finding]] = validate_preliminary
     load: Callable[..., dict[str, int | ReleaseError]] = load
     record_rejection: Callable[..., Path] = record_rejection
-    build_marts: Callable[..., None] = build_marts
+    build_marts: Callable[..., list[str]] = build_marts
     check_against_preliminary: Callable[[Path, Settings], list[cross_check.Disagreement]] = (
         check_against_preliminary
     )
@@ -448,7 +458,7 @@ def _load_and_publish(
         build.unlink(missing_ok=True)
         return
     _step("marts")
-    steps.build_marts(build, settings, summary, started)
+    summary.revisions = steps.build_marts(build, settings, summary, started)
     _step("cross-check")
     summary.disagreements = steps.check_against_preliminary(build, settings)
     summary.warnings += [d.text() for d in summary.disagreements]

@@ -14,6 +14,7 @@ import pytest
 from support import FIXTURES, PROJECT_DIR, SAMPLE_LANDING
 
 from customs_etl.errors import RejectedReleasesError
+from customs_etl.report import text as report
 from flows.build_warehouse import build_warehouse
 
 EXPECTED_TOTALS = PROJECT_DIR / "data" / "sample" / "expected_totals.csv"
@@ -225,14 +226,13 @@ def test_example_queries_answer_the_articles_questions(sample_run: SampleRun) ->
         ("import", "6704"),
     ]
     years = run_example(sample_run.warehouse, "yearly_series.sql")
+    # 2013-2021: the constructed long series; 2022-2025 as before.
     assert [(year, months) for year, _, _, months in years] == [
-        (2022, 12),
-        (2023, 12),
-        (2024, 12),
-        (2025, 12),
+        (year, 12) for year in range(2013, 2026)
     ]
-    assert years[0][1] == 1_027_720_000  # the published 2022 total, exact in the sample
-    assert years[3][1] == pytest.approx(2.73e9, rel=0.02)
+    by_year = {year: value for year, value, _, _ in years}
+    assert by_year[2022] == 1_027_720_000  # the published 2022 total, exact in the sample
+    assert by_year[2025] == pytest.approx(2.73e9, rel=0.02)
 
 
 def test_commodity_half_years_add_up_to_the_half_year_mart(sample_run: SampleRun) -> None:
@@ -268,3 +268,107 @@ def test_freshness_says_data_as_of(sample_run: SampleRun) -> None:
     ]
     detailed = sum(row[3] for row in rows)
     assert detailed + rows[0][5] == sample_run.first.releases_seen  # type: ignore[attr-defined]
+
+
+def test_the_long_series_from_the_2013_peak(sample_run: SampleRun) -> None:
+    """The yearly mart tells the whole arc and the report names it from the marts."""
+    years = dict(
+        query(
+            sample_run.warehouse,
+            "select year, value_usd from marts.trade_yearly "
+            "where partner_iso3 = 'PRK' and flow = 'total' and months_covered = 12",
+        )
+    )
+    assert years[2013] == pytest.approx(6.54e9, rel=0.005)
+    assert years[2017] == pytest.approx(5.06e9, rel=0.005)
+    assert years[2020] == pytest.approx(539e6, rel=0.005)
+    assert years[2021] == pytest.approx(318e6, rel=0.005)
+    assert max(years, key=years.__getitem__) == 2013
+    con = duckdb.connect(str(sample_run.warehouse), read_only=True)
+    try:
+        paragraph = report.article(con, "PRK", report.HalfYear(2025, "H1"))
+    finally:
+        con.close()
+    fall = 100 * (years[2018] - years[2017]) / years[2017]
+    assert (
+        f"China's trade with Korea,DPR peaked in 2013 at {report.money(years[2013])}; after the "
+        "UN measures of 2017 (the last, resolution 2397, adopted 2017-12-22) it fell from "
+        f"{report.money(years[2017])} in 2017 to {report.money(years[2018])} in 2018 "
+        f"({fall:+.1f}%); its low since then: {report.money(years[2021])} in 2021"
+    ) in paragraph
+    assert "$6.54 billion" in paragraph
+    # The 2025 story is unchanged.
+    assert paragraph.startswith(
+        "China's trade with Korea,DPR in H1 2025 (6 of 6 months): $1.26 billion, +30.0% on a "
+        "year earlier."
+    )
+
+
+def test_the_revised_vintage_in_the_sample(sample_run: SampleRun) -> None:
+    rows = query(
+        sample_run.warehouse,
+        "select period, flow, value_usd_before, value_usd_after, change_usd, "
+        "published_on_before, published_on_after from marts.trade_revisions "
+        "where partner_iso3 = 'PRK'",
+    )
+    [(period, flow, before, after, change, first, final)] = rows
+    assert (period, flow, change) == (dt.date(2017, 12, 1), "import", 1_250_000)
+    assert after - before == 1_250_000
+    assert (first, final) == (dt.date(2018, 1, 23), dt.date(2018, 9, 30))
+    with EXPECTED_TOTALS.open(newline="", encoding="utf-8") as handle:
+        [expected] = [
+            int(r["value"])
+            for r in csv.DictReader(handle)
+            if (r["period"], r["partner_code"], r["flow"]) == ("2017-12", "109", "import")
+        ]
+    assert after == expected  # the latest vintage is what the marts show
+    revised = sample_run.first.revisions  # type: ignore[attr-defined]
+    assert any(line.startswith("2017-12 PRK import (detailed export") for line in revised)
+    assert sample_run.second.revisions == []  # type: ignore[attr-defined]
+
+
+def test_end_use_rows_add_up_to_every_half_year(sample_run: SampleRun) -> None:
+    mismatches = query(
+        sample_run.warehouse,
+        """
+        select h.year, h.half, h.partner_iso3, h.flow, h.value_usd, e.value_usd
+        from marts.trade_half_year h
+        left join (
+            select year, half, partner_iso3, flow, sum(value_usd) as value_usd
+            from marts.trade_by_end_use_half_year group by all
+        ) e using (year, half, partner_iso3, flow)
+        where h.flow <> 'total' and h.source_kind = 'detailed'
+          and e.value_usd is distinct from h.value_usd
+        """,
+    )
+    assert mismatches == []
+    # The DPRK's 8-digit years are classified; the 4- and 2-digit partners are not.
+    allocations = dict(
+        query(
+            sample_run.warehouse,
+            "select partner_iso3, list(distinct allocation order by allocation) "
+            "from marts.trade_by_end_use_half_year where year = 2025 group by all",
+        )
+    )
+    assert allocations["USA"] == allocations["KOR"] == ["below_6_digits"]
+    assert "one_category" in allocations["PRK"]
+
+
+def test_the_html_report_of_a_partner_with_a_yuan_table(
+    sample_run: SampleRun, tmp_path: Path
+) -> None:
+    """The United States' June 2025 yuan figures come from the CNY preliminary table: the
+    sources list shows them in yuan (never converted), rather than failing on no dollars."""
+    from customs_etl.report.html import write_html_report
+
+    con = duckdb.connect(str(sample_run.warehouse), read_only=True)
+    try:
+        files = write_html_report(con, "USA", report.HalfYear(2025, "H1"), tmp_path)
+        [(cny,)] = con.execute(
+            "select value from marts.trade_monthly_sources where partner_iso3 = 'USA' "
+            "and currency = 'CNY' and period = '2025-06-01' and flow = 'export'"
+        ).fetchall()
+    finally:
+        con.close()
+    sources = files.html.read_text(encoding="utf-8").split("<h2>Sources</h2>", 1)[1]
+    assert f"({cny:,} CNY)" in sources

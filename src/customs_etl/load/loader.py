@@ -9,6 +9,7 @@ import duckdb
 
 from customs_etl.errors import ReleaseError
 from customs_etl.extract.releases import one_per_release
+from customs_etl.load.commodity_names import replace_names
 from customs_etl.load.registry import ReleaseRecord, record_release, record_releases
 
 # Where each kind of release is loaded; staged columns the core does not keep (names come
@@ -19,7 +20,9 @@ CORE_TABLES = {
 }
 
 
-_CORE_COLUMNS = "columns(c -> c not in ('partner_iso3', 'partner_name'))"
+# The parsed columns core.trade_detailed does not keep (commodity names go to
+# core.commodity_names, once per code).
+_CORE_COLUMNS = "columns(c -> c not in ('partner_iso3', 'partner_name', 'commodity_name_source'))"
 
 
 def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRecord) -> int:
@@ -38,6 +41,7 @@ def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRe
         )
         if record.kind == "detailed_export":
             _refuse_duplicated_grain(con, record)
+            replace_names(con, [(staged, record)])
         record_release(con, record)
         con.execute("commit")
     except Exception:
@@ -108,6 +112,7 @@ def _load_together(con: duckdb.DuckDBPyConnection, group: list[tuple[Path, Relea
         if _grain_delivered_twice(con, records):
             con.execute("rollback")
             return False
+        replace_names(con, group)
         record_releases(con, records)
         con.execute("commit")
     except Exception:

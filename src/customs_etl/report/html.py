@@ -27,10 +27,14 @@ from customs_etl.report.text import (
     SANCTIONS_CAVEAT,
     HalfYear,
     article,
+    long_view,
     money,
     sanctions_lines,
     sanctions_shares,
     top_commodities,
+    unit_value,
+    volume_and_price,
+    yearly_series,
 )
 
 FLOWS = ("export", "import")
@@ -69,10 +73,12 @@ def write_html_report(
     with matplotlib.rc_context(_RC):
         monthly = monthly_figure(monthly_series(con, partner_iso3), name, period)
         half = half_year_figure(half_year_comparison(con, partner_iso3, period), name, period)
+        yearly = yearly_figure(yearly_series(con, partner_iso3), name)
         monthly.savefig(files.png, dpi=_PNG_DPI)
         charts = (
             inline_svg(half, "half-year", f"{name}: {period} against a year earlier"),
             inline_svg(monthly, "monthly", f"{name}: monthly trade by flow"),
+            inline_svg(yearly, "yearly", f"{name}: trade by year"),
         )
     stamp = (generated_at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M:%S %Z")
     page = _page(con, partner_iso3, name, period, charts, stamp)
@@ -147,6 +153,7 @@ def half_year_sources(
         """
         select strftime(sources.period, '%Y-%m') as month, sources.flow, sources.source_name,
                releases.hs_level, sources.row_count, sources.value_usd, releases.received_at,
+               sources.value, sources.currency,
                sources.release_id
         from marts.trade_monthly_sources as sources
         inner join meta.releases as releases using (release_id)
@@ -283,6 +290,54 @@ def half_year_figure(frame: pl.DataFrame, partner: str, period: HalfYear) -> Fig
     return fig
 
 
+def yearly_figure(frame: pl.DataFrame, partner: str) -> Figure:
+    """Every year loaded: exports and imports stacked, the total above each bar; a year with
+    fewer than 12 months loaded is pale and says how many."""
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    ax = fig.subplots()
+    flows: dict[str, dict[int, int | None]] = {"export": {}, "import": {}, "total": {}}
+    months: dict[int, int] = {}
+    for row in frame.iter_rows(named=True):
+        flows[row["flow"]][row["year"]] = row["value_usd"]
+        if row["flow"] == "total":
+            months[row["year"]] = row["months_covered"]
+    years = sorted(months)
+    ax.set_title(
+        f"China's trade with {partner} by year" + (f", {years[0]}–{years[-1]}" if years else ""),
+        fontsize=13,
+        fontweight="bold",
+    )
+    if not years:
+        ax.text(0.5, 0.5, "No figures loaded", transform=ax.transAxes, ha="center")
+        return fig
+    divisor, unit = _scale(max(v or 0 for v in flows["total"].values()))
+    exports = [(flows["export"].get(y) or 0) / divisor for y in years]
+    imports = [(flows["import"].get(y) or 0) / divisor for y in years]
+    alpha = [1.0 if months[y] == 12 else 0.45 for y in years]
+    bottom_bars = ax.bar(years, exports, 0.7, color=FLOW_COLOURS["export"], label="China's exports")
+    top_bars = ax.bar(
+        years, imports, 0.7, bottom=exports, color=FLOW_COLOURS["import"], label="China's imports"
+    )
+    for bars in (bottom_bars, top_bars):
+        for bar, a in zip(bars, alpha, strict=True):
+            bar.set_alpha(a)
+    labels = [
+        _escape(_short_money(flows["total"].get(y)))
+        + ("" if months[y] == 12 else f"\n({months[y]} months)")
+        for y in years
+    ]
+    totals = [e + i for e, i in zip(exports, imports, strict=True)]
+    for year, total, label in zip(years, totals, labels, strict=True):
+        ax.text(year, total, label, ha="center", va="bottom", fontsize=8)
+    ax.set_ylim(0, max(totals) * 1.15 or 1)
+    ax.set_xticks(years, [str(y) for y in years])
+    ax.set_ylabel(unit)
+    ax.grid(axis="y", color="#dddddd", lw=0.6)
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper right", fontsize=9)
+    return fig
+
+
 def inline_svg(fig: Figure, prefix: str, label: str) -> str:
     """The figure as an <svg> element for an HTML page: no prolog, no namespace URLs."""
     buffer = io.StringIO()
@@ -358,7 +413,7 @@ def _page(
     partner_iso3: str,
     partner: str,
     period: HalfYear,
-    charts: tuple[str, str],
+    charts: tuple[str, str, str],
     generated_at: str,
 ) -> str:
     title = f"China's trade with {partner} ({partner_iso3}), {period}"
@@ -371,6 +426,10 @@ def _page(
         f'<figure id="monthly-chart">{charts[1]}<figcaption>Bars: value in US dollars. '
         "Line: change on the same month a year earlier. Shaded: the half reported."
         "</figcaption></figure>",
+        "<h2>Year by year</h2>",
+        f'<figure id="yearly-chart">{charts[2]}<figcaption>{_h(long_view(con, partner_iso3))} '
+        "Bars: China's exports and imports, stacked; above them the total. A pale bar is a "
+        "year not fully loaded.</figcaption></figure>",
         *_commodity_section(con, partner_iso3, period),
         *_sanctions_section(con, partner_iso3, period),
         *_sources_section(con, partner_iso3, period),
@@ -420,11 +479,19 @@ def _commodity_section(
     for flow in FLOWS:
         top = top_commodities(con, partner_iso3, period, flow, limit=10)
         rows = [
-            (str(i), r["hs_code"], r["hs_description"] or "no description", money(r["value_usd"]))
+            (
+                str(i),
+                r["hs_code"],
+                r["hs_description"] or "no description",
+                money(r["value_usd"]),
+                unit_value(r),
+                volume_and_price(r),
+            )
             for i, r in enumerate(top.iter_rows(named=True), start=1)
         ]
         heading = f"{FLOW_TITLES[flow]} {partner_name(con, partner_iso3)}, {period}"
-        table = _table(["#", "HS", "description", "value"], rows, numeric=(0, 3))
+        headers = ["#", "HS", "description", "value", "unit value", "on a year earlier"]
+        table = _table(headers, rows, numeric=(0, 3))
         parts.append(f"<div><h3>{_h(heading)}</h3>{table if rows else '<p>None loaded.</p>'}</div>")
     return [*parts, "</div>"]
 
@@ -488,7 +555,7 @@ def _sources_section(
             r["source_name"],
             str(r["hs_level"] or ""),
             f"{r['row_count']:,}",
-            f"{r['value_usd']:,}",
+            _source_value(r),
             _stamp(r["received_at"]),
             f"<code>{_h(r['release_id'])}</code>",
         )
@@ -503,6 +570,14 @@ def _sources_section(
         "release id in <code>meta.releases</code>):</p>",
         _table(headers, rows, numeric=(3, 4, 5), raw=(7,)),
     ]
+
+
+def _source_value(row: dict[str, object]) -> str:
+    """The dollars a file contributed; a yuan file (a CNY preliminary table) has none, so its
+    yuan are shown with their currency instead, never converted."""
+    if row["value_usd"] is not None:
+        return f"{row['value_usd']:,}"
+    return f"({row['value']:,} {row['currency']})"
 
 
 def _as_of_line(as_of: dict[str, object]) -> str:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 
 import duckdb
 import polars as pl
+
+from customs_etl.report.revisions import revision_lines, revisions_between
 
 _HALF = re.compile(r"^(\d{4})\s*-?\s*(H[12])$", re.IGNORECASE)
 _MONTHS = {"H1": (1, 6), "H2": (7, 12)}
@@ -69,20 +72,113 @@ def top_commodities(
     hs_level: int = 4,
     limit: int = 5,
 ) -> pl.DataFrame:
-    first, last = period.months
+    """The largest codes of the half, with their unit value and the change on a year earlier
+    split into volume and price where both halves have a quantity in one unit."""
     return con.execute(
         """
-        select hs_code, any_value(hs_description) as hs_description,
-               cast(sum(value_usd) as bigint) as value_usd
-        from marts.trade_by_commodity_monthly
-        where partner_iso3 = ? and flow = ? and hs_level = ?
-          and year(period) = ? and month(period) between ? and ?
-        group by hs_code
+        select hs_code, hs_description, value_usd, value_usd_prev_year, yoy_pct,
+               quantity, quantity_unit, unit_value_usd, quantity_prev_year,
+               unit_value_usd_prev_year,
+               round(100.0 * (quantity / quantity_prev_year - 1), 1) as volume_pct,
+               round(100.0 * (unit_value_usd / unit_value_usd_prev_year - 1), 1) as price_pct
+        from marts.trade_by_commodity_half_year
+        where partner_iso3 = ? and flow = ? and hs_level = ? and year = ? and half = ?
         order by value_usd desc, hs_code
         limit ?
         """,
-        [partner_iso3, flow, hs_level, period.year, first, last, limit],
+        [partner_iso3, flow, hs_level, period.year, period.half, limit],
     ).pl()
+
+
+def unit_value(row: dict[str, object]) -> str:
+    """'$189.57 per Kilogram', or why there is none."""
+    if row["unit_value_usd"] is None:
+        return "no single unit"
+    price = float(row["unit_value_usd"])  # type: ignore[arg-type]
+    shown = f"{price:,.2f}" if price >= 1 else f"{price:.4f}"  # electricity: $0.0551 per kWh
+    return f"${shown} per {row['quantity_unit']}"
+
+
+def volume_and_price(row: dict[str, object]) -> str:
+    """The change on a year earlier split into volume and price: (1 + value) = (1 + volume) x
+    (1 + price), so 'more wigs, or dearer wigs?' reads off the two."""
+    if row["yoy_pct"] is None:
+        return "no comparable figure a year earlier"
+    if row["volume_pct"] is None or row["price_pct"] is None:
+        return f"{row['yoy_pct']:+.1f}% (no volume/price split: quantities not in one unit)"
+    return (
+        f"{row['yoy_pct']:+.1f}%: volume {row['volume_pct']:+.1f}%, price {row['price_pct']:+.1f}%"
+    )
+
+
+def yearly_series(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> pl.DataFrame:
+    """Every year of a partner's trade by flow, complete or not (months_covered says)."""
+    return con.execute(
+        """
+        select year, flow, value_usd, yoy_pct, months_covered
+        from marts.trade_yearly
+        where partner_iso3 = ?
+        order by year, flow
+        """,
+        [partner_iso3],
+    ).pl()
+
+
+def last_measures(con: duckdb.DuckDBPyConnection) -> tuple[str, dt.date] | None:
+    """The last UN resolution with measures on the DPRK and the day it was adopted (seed)."""
+    row = con.execute(
+        "select resolution, adopted from staging.stg_unsc_measures "
+        "order by adopted desc, resolution desc limit 1"
+    ).fetchone()
+    return (str(row[0]), row[1]) if row else None
+
+
+def long_view(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
+    """The whole arc from the yearly mart, complete years only: the peak, for the DPRK the fall
+    after the year of the last UN measures, the low since the peak and the latest year."""
+    totals = {
+        row["year"]: row["value_usd"]
+        for row in yearly_series(con, partner_iso3).iter_rows(named=True)
+        if row["flow"] == "total" and row["months_covered"] == 12
+    }
+    if len(totals) < 2:
+        return ""
+    first, last = min(totals), max(totals)
+    peak = max(totals, key=lambda year: (totals[year], -year))
+    text = (
+        f"Year by year ({first}-{last}): China's trade with {_name(con, partner_iso3)} peaked "
+        f"in {peak} at "
+        f"{money(totals[peak])}"
+    )
+    measures = last_measures(con) if partner_iso3 == "PRK" else None
+    after = peak
+    if measures and measures[1].year in totals and measures[1].year + 1 in totals:
+        year = measures[1].year
+        before, next_year = totals[year], totals[year + 1]
+        text += (
+            f"; after the UN measures of {year} (the last, resolution {measures[0]}, adopted "
+            f"{measures[1]:%Y-%m-%d}) it fell from {money(before)} in {year} to "
+            f"{money(next_year)} in {year + 1} ({_pct_change(before, next_year)})"
+        )
+        after = year
+    later = [year for year in totals if year > after]
+    low = min(later, key=lambda year: (totals[year], year)) if later else None
+    if low is not None:
+        text += f"; its low since then: {money(totals[low])} in {low}"
+    if last not in (peak, low):
+        text += f"; {last}: {money(totals[last])}"
+    return text + "."
+
+
+def _name(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
+    row = con.execute(
+        "select partner_name from marts.partners where partner_iso3 = ?", [partner_iso3]
+    ).fetchone()
+    return str(row[0]) if row else partner_iso3
+
+
+def _pct_change(before: int, after: int) -> str:
+    return f"{100.0 * (after - before) / before:+.1f}%" if before else "n/a"
 
 
 def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear) -> str:
@@ -104,14 +200,41 @@ def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear)
         f"China's trade with {partner} in {period} ({total[2]} of 6 months): {money(total[0])}, "
         f"{change(total[1])}."
     ]
+    arc = long_view(con, partner_iso3)
+    if arc:
+        lines.append(arc)
     for flow, words in (("export", "China's exports to"), ("import", "China's imports from")):
         value, pct, _ = figures.get(flow, (None, None, 0))
         lines.append(f"{words} {partner}: {money(value)}, {change(pct)}.")
         top = top_commodities(con, partner_iso3, period, flow)
         lines.append(
-            "  Top lines: " + "; ".join(_commodity(row) for row in top.iter_rows(named=True))
+            "  Top lines: " + "; ".join(_top_line(row) for row in top.iter_rows(named=True))
         )
+    revised = revisions_text(con, partner_iso3, period)
+    lines.append(revised or f"No figure of {partner_iso3} in {period} was revised.")
     return "\n".join(lines)
+
+
+def revisions_text(
+    con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear | None
+) -> str:
+    """The revised figures of a partner in a half-year (or in any period, `None`), one line
+    each; empty when none was revised."""
+    if period is None:
+        first, last = dt.date(1, 1, 1), dt.date(9999, 12, 1)
+    else:
+        first_month, last_month = period.months
+        first, last = dt.date(period.year, first_month, 1), dt.date(period.year, last_month, 1)
+    frame = revisions_between(con, partner_iso3, first, last)
+    if frame.is_empty():
+        return ""
+    where = f"in {period}" if period is not None else "in the periods above"
+    lines = [f"Revised figures of {partner_iso3} {where} (marts.trade_revisions):"]
+    return "\n".join(lines + [f"  {line}" for line in revision_lines(frame)])
+
+
+def _top_line(row: dict[str, object]) -> str:
+    return f"{_commodity(row)} ({unit_value(row)}; {volume_and_price(row)})"
 
 
 def _commodity(row: dict[str, object]) -> str:

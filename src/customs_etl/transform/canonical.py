@@ -29,6 +29,8 @@ CANONICAL_SCHEMA: dict[str, pl.DataType] = {
     "supplementary_unit": pl.String(),
     "value": pl.Int64(),
     "currency": pl.String(),
+    # as the export printed it: core.commodity_names keeps it once per code and release
+    "commodity_name_source": pl.String(),
 }
 HS_LEVELS = (2, 4, 6, 8)
 

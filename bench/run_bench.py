@@ -18,7 +18,19 @@
 5. Peak RSS: each flow run's process (getrusage, exact) and the whole process tree (this
    process, the flow run and the Prefect server), sampled from /proc.
 
-Prints a table and ONE final line of ratios, and appends the results with the machine's
+6. The peer: dlt (pinned in PEER_REQUIREMENTS) loading the same backfill files raw into DuckDB
+   with `read_csv_duckdb(use_pyarrow=True)` (bench/dlt_peer.py), in its own environment
+   `.bench-venv` made with uv: the product does not depend on dlt.
+7. All of the above at a second shape (SECOND_SHAPES: ~230k rows a month over 18 months in
+   download-sized files; smoke: the same shape made small), then both shapes side by side:
+   floor, dlt, the product, their ratios, peak memory, the incremental month and the fixed
+   cost of a run (the no-change run).
+8. Dask, on the first shape: a `dask scheduler` and 1, then 2 workers (1 thread each) on
+   127.0.0.1, the backfill again through CUSTOMS_DASK_ADDRESS: the speedup, the part that fans
+   out and the part that stays serial, and what N workers would give (Amdahl).
+   `--skip peer second-shape dask` leaves parts out.
+
+Prints a table and the final lines of ratios, and appends the results with the machine's
 description to docs/benchmarks.md. Everything it writes lives under .customs/bench/<scale>/
 (the generated files are kept and reused while the parameters match).
 """
@@ -29,6 +41,7 @@ import argparse
 import contextlib
 import cProfile
 import datetime as dt
+import functools
 import importlib
 import itertools
 import json
@@ -156,27 +169,44 @@ class Timings:
 TIMINGS = Timings()
 
 
+class Timed:
+    """A timing wrapper in place of owner.attribute. Pickled (the flow's task runs sent to a
+    Dask worker carry the flow function and what it refers to) as `getattr(owner, attribute)`,
+    which is the unwrapped original in the worker's process."""
+
+    def __init__(
+        self, owner: Any, attribute: str, name: str, rows_of: Callable[..., int] | None
+    ) -> None:
+        self.owner, self.attribute, self.name, self.rows_of = owner, attribute, name, rows_of
+        self.original = getattr(owner, attribute)
+        self.__wrapped__ = self.original
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        result = self.original(*args, **kwargs)
+        rows = 0
+        if self.rows_of is not None:
+            with contextlib.suppress(Exception):
+                rows = int(self.rows_of(result, *args, **kwargs))
+        TIMINGS.add(self.name, started, time.perf_counter(), rows)
+        return result
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        """As a method of a class: bound to the instance, like the function it replaces."""
+        return self if instance is None else functools.partial(self, instance)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, str]]:
+        return getattr, (self.owner, self.attribute)
+
+
 def timed(
     module: Any, attribute: str, name: str, rows_of: Callable[..., int] | None = None
 ) -> None:
     """Replace module.attribute by a wrapper that records its wall time under `name`."""
-    original = getattr(module, attribute, None)
-    if original is None:  # the product moved on: say so rather than fail
+    if getattr(module, attribute, None) is None:  # the product moved on: say so, do not fail
         print(f"bench: {module.__name__}.{attribute} not found; '{name}' is not measured")
         return
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        result = original(*args, **kwargs)
-        rows = 0
-        if rows_of is not None:
-            with contextlib.suppress(Exception):
-                rows = int(rows_of(result, *args, **kwargs))
-        TIMINGS.add(name, started, time.perf_counter(), rows)
-        return result
-
-    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(module, attribute, wrapper)
+    setattr(module, attribute, Timed(module, attribute, name, rows_of))
 
 
 def instrument() -> None:
@@ -513,7 +543,9 @@ def peer_python() -> Path:
     stamp = PEER_VENV / ".requirements"
     if not (python.exists() and stamp.exists() and stamp.read_text() == repr(PEER_REQUIREMENTS)):
         quiet = {"capture_output": True, "text": True, "check": True}
-        subprocess.run([str(UV), "venv", "-q", "--python", sys.executable, str(PEER_VENV)], **quiet)
+        subprocess.run(
+            [str(UV), "venv", "-q", "--clear", "--python", sys.executable, str(PEER_VENV)], **quiet
+        )
         subprocess.run(
             [str(UV), "pip", "install", "-q", "--python", str(python), *PEER_REQUIREMENTS], **quiet
         )
@@ -1468,10 +1500,10 @@ def dask_summary(session: Session) -> tuple[list[str], str]:
 
 
 def run_shape(
-    name: str, scale: Scale, root: Path, args: argparse.Namespace, *, primary: bool
+    name: str, scale: Scale, root: Path, args: argparse.Namespace, *, primary: bool, dask: bool
 ) -> tuple[Session, dict[str, Any]]:
-    """One shape: generate, floor, dlt, the three flow runs, the BI side (and on the primary
-    shape, the Dask runs). Returns the session and its peak memory by phase."""
+    """One shape: generate, floor, dlt, the three flow runs, the BI side (and with `dask`, the
+    Dask runs). Returns the session and its peak memory by phase."""
     from prefect.testing.utilities import prefect_test_harness
 
     root.mkdir(parents=True, exist_ok=True)
@@ -1494,7 +1526,7 @@ def run_shape(
         session.runs.append(run_flow(session, "no-change"))
         run_bi(session)
         probe_marts(session)
-        if primary and "dask" not in args.skip:
+        if dask:
             run_dask(session)
         SAMPLER.phase = "prefect server stop"
     with phase("probe"):
@@ -1545,23 +1577,25 @@ def main(argv: list[str] | None = None) -> int:
     scale = Scale(args.months or scale.backfill_months, args.rows_per_month or scale.rows_per_month)
     name = args.scale if (args.months, args.rows_per_month) == (None, None) else "custom"
     root = (args.root or PROJECT_DIR / ".customs" / "bench" / name).resolve()
+    # Dask on the last shape: the second one (many files over many months) unless skipped.
     shapes = [(name, scale, root, True)]
     if "second-shape" not in args.skip:
         second = SECOND_SHAPES[args.scale]
-        label = f"{name}-second ({second.backfill_months} x {second.rows_per_month:,} rows/month)"
+        label = f"{name}-second"
         shapes.append((label, second, root.with_name(f"{root.name}-second"), False))
     SAMPLER.start()
     blocks, ratio_lines, sessions = [], [], []
     for shape_name, shape, shape_root, primary in shapes:
         started_at = dt.datetime.now(dt.UTC)
-        session, rss = run_shape(shape_name, shape, shape_root, args, primary=primary)
+        dask = "dask" not in args.skip and shape_root == shapes[-1][2]
+        session, rss = run_shape(shape_name, shape, shape_root, args, primary=primary, dask=dask)
         markdown, ratio_line = report(session, rss, started_at)
         blocks.append(markdown)
         ratio_lines.append(ratio_line)
         sessions.append(session)
     SAMPLER.stop()
     summary, shapes_line = shapes_summary(sessions)
-    dask_md, dask_line = dask_summary(sessions[0])
+    dask_md, dask_line = dask_summary(sessions[-1])
     markdown = "\n".join(blocks) + "\n" + "\n".join(summary + dask_md)
     print()
     print(markdown)

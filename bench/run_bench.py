@@ -256,10 +256,13 @@ def instrument() -> None:
     timed(models, "build_models", "marts")
     timed(publication, "publish", "publish")
     timed(flow_module, "publish_run_artifacts", "artifacts")
-    # What the flow waits for while staging and validation fan out (on a Dask cluster: the
+    # What the flow waits for while parsing and validation fan out (on a Dask cluster: the
     # part that more workers shorten; the rest of the run is serial).
-    timed(flow_module, "_stage_detailed", "fan-out: stage")
-    timed(flow_module, "_validate", "fan-out: validate")
+    from flows import compute
+
+    for module in (flow_module, compute):
+        timed(module, "_parse_chunks", "fan-out: parse")
+        timed(module, "_validate_batches", "fan-out: validate")
 
 
 class RssSampler:
@@ -1019,7 +1022,7 @@ STAGE_ORDER = (
         ),
     ),
     ("copy published warehouse", ("copy published warehouse", "prepare schema")),
-    ("stage (parse -> Parquet)", ("stage",)),
+    ("parse (-> Parquet)", ("parse",)),
     ("validate (GX)", ("validate", "clear GX results")),
     ("load (DuckDB)", ("load",)),
     ("GX data docs", ("GX data docs",)),
@@ -1028,9 +1031,9 @@ STAGE_ORDER = (
 )
 DETAILS = (
     "validate: GX import + context (once)",
-    "stage: parse",
-    "stage: canonical",
-    "stage+validate: read partners seed",
+    "parse: export",
+    "parse: canonical",
+    "parse+validate: read partners seed",
     "validate: read parquet",
     "validate: to pandas",
     "load: one month and flow",
@@ -1074,7 +1077,7 @@ def stage_rows(run: RunResult) -> list[tuple[str, int, float, float, str]]:
         count = max((len(run.stages[n].seconds) for n in names if n in run.stages), default=0)
         measured += seconds
         rate = ""
-        if label.startswith(("stage", "validate", "load")) and seconds > 0:
+        if label.startswith(("parse", "validate", "load")) and seconds > 0:
             rate = f"{run.rows_loaded / seconds:,.0f}"
         rows.append((label, count, seconds, seconds / run.process_wall, rate))
     other = run.wall - measured
@@ -1213,7 +1216,7 @@ def report(session: Session, rss: dict[str, Any], started_at: dt.datetime) -> tu
     share = validation_share(backfill)
     peak_tree = rss["tree_peak"]
     slowest = max(b[2] for b in session.bi)
-    parsed_nochange = len(nochange.stages.get("stage", Calls()).seconds)
+    parsed_nochange = len(nochange.stages.get("parse", Calls()).seconds)
     validated_nochange = len(nochange.stages.get("validate", Calls()).seconds)
     md: list[str] = []
     md.append(
@@ -1262,7 +1265,7 @@ def report(session: Session, rss: dict[str, Any], started_at: dt.datetime) -> tu
     md.append("")
     md.append("| detail | calls | seconds | per-file fixed cost | marginal rows/s |")
     md.append("| --- | ---: | ---: | ---: | ---: |")
-    for name in (*DETAILS, "stage", "validate", "load"):
+    for name in (*DETAILS, "parse", "validate", "load"):
         calls = backfill.stages.get(name)
         if not calls or not calls.seconds:
             continue
@@ -1405,7 +1408,7 @@ def fan_out_seconds(run: RunResult) -> float:
     return sum(run.stages[n].total for n in FAN_OUT if n in run.stages)
 
 
-FAN_OUT = ("fan-out: stage", "fan-out: validate")
+FAN_OUT = ("fan-out: parse", "fan-out: validate")
 
 
 def shapes_summary(sessions: list[Session]) -> tuple[list[str], str]:
@@ -1460,11 +1463,11 @@ def dask_summary(session: Session) -> tuple[list[str], str]:
         f"### Dask: 1 against 2 workers (1 thread each), backfill of `{session.scale_name}`",
         "",
         "Same files, fresh warehouse each time; workers already running with the flow's "
-        "modules imported. 'Fans out' is the flow's wait for staging and validation on the "
+        "modules imported. 'Fans out' is the flow's wait for parsing and validation on the "
         "workers; 'serial' is the rest of the process (start, Prefect, discovery, load, marts, "
         "publish).",
         "",
-        "| workers | backfill | fans out (stage + validate) | serial | speedup |",
+        "| workers | backfill | fans out (parse + validate) | serial | speedup |",
         "| ---: | ---: | ---: | ---: | ---: |",
     ]
     for workers, run in sorted(session.dask_runs.items()):

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import logging
 import math
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +30,13 @@ from typing import TYPE_CHECKING, Any
 from prefect import Task, get_run_logger, task
 
 from customs_etl import job
-from customs_etl.errors import ClusterUnavailableError, ReleaseError
+from customs_etl.errors import (
+    ClusterUnavailableError,
+    DiskFullError,
+    RejectedReleasesError,
+    ReleaseError,
+    RunInProgressError,
+)
 from customs_etl.extract.releases import ReleaseFile
 from customs_etl.settings import Settings
 from customs_etl.transform import parse
@@ -38,8 +45,6 @@ from customs_etl.validate import batches, quarantine
 if TYPE_CHECKING:
     from prefect_dask import DaskTaskRunner
 
-# How long the flow waits for the scheduler to answer before saying it is unreachable.
-CONNECT_TIMEOUT_SECONDS = 20
 # Task runs on the cluster are retried by Prefect when they raise (a file briefly unreadable on
 # a network disk, a worker's memory error); a lost worker is Dask's to reschedule.
 CLUSTER_TASK_RETRIES = 2
@@ -166,11 +171,11 @@ def compute_for(settings: Settings) -> Iterator[Compute]:
         temporary_settings({PREFECT_API_URL: _api_url()}),
         DaskTaskRunner(
             address=settings.dask_address,
-            client_kwargs={"timeout": f"{CONNECT_TIMEOUT_SECONDS}s"},
+            client_kwargs={"timeout": f"{settings.dask_connect_timeout_seconds}s"},
         ) as runner,
     ):
         compute = Compute(runner)
-        _connect(compute, settings.dask_address)
+        _connect(compute, settings.dask_address, settings.dask_connect_timeout_seconds)
         from flows.dask_worker import ReportToFlowApi
 
         plugin = ReportToFlowApi(_api_url())
@@ -182,7 +187,7 @@ def compute_for(settings: Settings) -> Iterator[Compute]:
                 runner.client.unregister_worker_plugin(plugin.name)
 
 
-def _connect(compute: Compute, address: str) -> None:
+def _connect(compute: Compute, address: str, timeout: float) -> None:
     """Fail before anything is built when the scheduler does not answer or has no worker."""
     assert compute.runner is not None
     try:
@@ -190,15 +195,15 @@ def _connect(compute: Compute, address: str) -> None:
     except (OSError, TimeoutError, ValueError) as error:
         raise ClusterUnavailableError(
             f"CUSTOMS_DASK_ADDRESS={address}: no Dask scheduler answered within "
-            f"{CONNECT_TIMEOUT_SECONDS} s ({type(error).__name__}: {error}); expected the "
+            f"{timeout:g} s ({type(error).__name__}: {error}); expected the "
             "address of a running `dask scheduler`, as tcp://host:port. Nothing was built."
         ) from error
     try:
-        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_SECONDS)
+        client.wait_for_workers(1, timeout=timeout)
     except TimeoutError as error:
         raise ClusterUnavailableError(
             f"CUSTOMS_DASK_ADDRESS={address}: the scheduler answered but no worker joined it "
-            f"within {CONNECT_TIMEOUT_SECONDS} s; expected at least one `dask worker {address}`. "
+            f"within {timeout:g} s; expected at least one `dask worker {address}`. "
             "Nothing was built."
         ) from error
 
@@ -227,13 +232,32 @@ def where() -> str:
 def run_flow(settings: Settings, **request: Any) -> job.RunSummary:
     """`customs-etl run`/`ingest` with CUSTOMS_DASK_ADDRESS set: the job through the
     build-warehouse flow, whose task runner reaches the cluster (a run by hand otherwise runs
-    the plain job, without Prefect)."""
+    the plain job, without Prefect). The job's own errors reach the CLI, which says them in
+    one line: Prefect logs them without their traceback here."""
     from flows.build_warehouse import build_warehouse
 
     files = request.pop("files", None)
-    return build_warehouse(
-        str(settings.landing_dir),
-        str(settings.warehouse_path),
-        files=[str(f) for f in files] if files is not None else None,
-        **request,
-    )
+    engine_log = logging.getLogger("prefect.flow_runs")
+    quiet = _WithoutTraceback()
+    engine_log.addFilter(quiet)
+    try:
+        return build_warehouse(
+            str(settings.landing_dir),
+            str(settings.warehouse_path),
+            files=[str(f) for f in files] if files is not None else None,
+            **request,
+        )
+    finally:
+        engine_log.removeFilter(quiet)
+
+
+class _WithoutTraceback(logging.Filter):
+    """Drops the traceback of the job's expected errors from Prefect's engine log records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], _EXPECTED):
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_EXPECTED = (ClusterUnavailableError, RejectedReleasesError, DiskFullError, RunInProgressError)

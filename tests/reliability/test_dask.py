@@ -306,3 +306,33 @@ def test_a_worker_killed_mid_run_does_not_lose_the_run(
         f"w1 killed after parsing {len(by_w1)} file(s); w2 parsed all {len(by_w2)} files, "
         f"{len(by_w1 & by_w2)} of them again; marts equal to the local run"
     )
+
+
+def test_an_address_without_a_scheduler_is_one_clear_line_and_builds_nothing(
+    prefect_harness: None, landing: Path, tmp_path: Path
+) -> None:
+    """`customs-etl run` with CUSTOMS_DASK_ADDRESS naming a port where no scheduler listens."""
+    from prefect.settings import PREFECT_API_URL
+
+    address = f"tcp://127.0.0.1:{free_port()}"
+    published = tmp_path / "warehouse" / "customs.duckdb"
+    env = os.environ | {
+        "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+        "CUSTOMS_DASK_ADDRESS": address,
+        "CUSTOMS_DASK_CONNECT_TIMEOUT_SECONDS": "2",
+        "CUSTOMS_WORK_DIR": str(tmp_path / "work"),
+    }
+    command = Path(sys.executable).with_name("customs-etl")
+    done = subprocess.run(
+        [command, "run", "--landing", landing, "--warehouse", published],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert f"CUSTOMS_DASK_ADDRESS={address}: no Dask scheduler answered within 2 s" in done.stderr
+    assert "Nothing was built." in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+    assert not published.exists()
+    assert not list(tmp_path.rglob("*.build"))  # no build was started

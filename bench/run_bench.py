@@ -918,8 +918,8 @@ def measure_cold_starts(session: Session) -> None:
     process per flow run; the benchmark runs all three in one process and pays it once)."""
     code = (
         "import time; t = time.perf_counter(); from pathlib import Path; "
-        "from customs_etl import validation; "
-        "validation._load(Path({!r}).resolve(), 'detailed_trade'); "
+        "from customs_etl.validate import expectations; "
+        "expectations._load(Path({!r}).resolve(), 'detailed_trade'); "
         "g = time.perf_counter(); import flows.build_warehouse; "
         "print(g - t, time.perf_counter() - g)"
     ).format(os.environ["CUSTOMS_EXPECTATIONS_DIR"])

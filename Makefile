@@ -122,10 +122,12 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	touch $@
 
 # Benchmark at national scale on generated files (bench/run_bench.py); appends to
-# docs/benchmarks.md. BENCH_SCALE=smoke (about a minute), medium or full.
+# docs/benchmarks.md. BENCH_SCALE=smoke (about 8 minutes on a busy 2-core machine), medium or
+# full; two shapes each, dlt's raw load as the peer (in .bench-venv, made with uv) and 1
+# against 2 Dask workers. BENCH_ARGS="--scale smoke --skip peer second-shape dask" for the old run.
 BENCH_SCALE ?= smoke
 BENCH_ARGS ?= --scale $(BENCH_SCALE)
 
 .PHONY: bench
-bench: $(STAMP) ## Benchmark: floor, backfill, incremental, no-change, dashboard queries
+bench: $(STAMP) ## Benchmark: floor, dlt, backfill, incremental, no-change, dashboards, Dask
 	$(VENV)/bin/python bench/run_bench.py $(BENCH_ARGS)

@@ -18,7 +18,19 @@
 5. Peak RSS: each flow run's process (getrusage, exact) and the whole process tree (this
    process, the flow run and the Prefect server), sampled from /proc.
 
-Prints a table and ONE final line of ratios, and appends the results with the machine's
+6. The peer: dlt (pinned in PEER_REQUIREMENTS) loading the same backfill files raw into DuckDB
+   with `read_csv_duckdb(use_pyarrow=True)` (bench/dlt_peer.py), in its own environment
+   `.bench-venv` made with uv: the product does not depend on dlt.
+7. All of the above at a second shape (SECOND_SHAPES: ~230k rows a month over 18 months in
+   download-sized files; smoke: the same shape made small), then both shapes side by side:
+   floor, dlt, the product, their ratios, peak memory, the incremental month and the fixed
+   cost of a run (the no-change run).
+8. Dask, on the first shape: a `dask scheduler` and 1, then 2 workers (1 thread each) on
+   127.0.0.1, the backfill again through CUSTOMS_DASK_ADDRESS: the speedup, the part that fans
+   out and the part that stays serial, and what N workers would give (Amdahl).
+   `--skip peer second-shape dask` leaves parts out.
+
+Prints a table and the final lines of ratios, and appends the results with the machine's
 description to docs/benchmarks.md. Everything it writes lives under .customs/bench/<scale>/
 (the generated files are kept and reused while the parameters match).
 """
@@ -29,6 +41,8 @@ import argparse
 import contextlib
 import cProfile
 import datetime as dt
+import functools
+import importlib
 import itertools
 import json
 import os
@@ -36,6 +50,7 @@ import platform
 import pstats
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -58,6 +73,7 @@ import generate_national  # noqa: E402  (scripts/ is not a package)
 class Scale:
     backfill_months: int
     rows_per_month: int  # both flows together
+    max_rows_per_file: int = generate_national.MAX_ROWS_PER_FILE
 
 
 SCALES = {
@@ -65,6 +81,19 @@ SCALES = {
     "medium": Scale(12, 200_000),
     "full": Scale(12, 1_000_000),
 }
+# The second shape: many months of a few hundred thousand rows in download-sized files, as a
+# real set of GACC query exports (4.1M rows in 360 files over 18 months). Smoke: the same
+# shape made small (files of 1,000 rows, so that there are still a few per month and flow).
+SECOND_SHAPES = {
+    "smoke": Scale(6, 23_000, 1_000),
+    "medium": Scale(18, 230_000),
+    "full": Scale(18, 230_000),
+}
+# The peer, in an environment of its own (the product does not depend on it): dlt's raw load.
+PEER_VENV = PROJECT_DIR / ".bench-venv"
+PEER_REQUIREMENTS = ("dlt[duckdb,filesystem]==1.31.0", "duckdb==1.5.5", "pyarrow==26.0.1")
+UV = PROJECT_DIR / ".tools" / "bin" / "uv"
+DASK = Path(sys.executable).with_name("dask")
 LAST_BACKFILL_MONTH = "2025-06"  # backfill ends here, so H1 2025 is complete; +1 = 2025-07
 BI_RUNS = 9
 TARGETS = {
@@ -140,27 +169,44 @@ class Timings:
 TIMINGS = Timings()
 
 
+class Timed:
+    """A timing wrapper in place of owner.attribute. Pickled (the flow's task runs sent to a
+    Dask worker carry the flow function and what it refers to) as `getattr(owner, attribute)`,
+    which is the unwrapped original in the worker's process."""
+
+    def __init__(
+        self, owner: Any, attribute: str, name: str, rows_of: Callable[..., int] | None
+    ) -> None:
+        self.owner, self.attribute, self.name, self.rows_of = owner, attribute, name, rows_of
+        self.original = getattr(owner, attribute)
+        self.__wrapped__ = self.original
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        result = self.original(*args, **kwargs)
+        rows = 0
+        if self.rows_of is not None:
+            with contextlib.suppress(Exception):
+                rows = int(self.rows_of(result, *args, **kwargs))
+        TIMINGS.add(self.name, started, time.perf_counter(), rows)
+        return result
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        """As a method of a class: bound to the instance, like the function it replaces."""
+        return self if instance is None else functools.partial(self, instance)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, str]]:
+        return getattr, (self.owner, self.attribute)
+
+
 def timed(
     module: Any, attribute: str, name: str, rows_of: Callable[..., int] | None = None
 ) -> None:
     """Replace module.attribute by a wrapper that records its wall time under `name`."""
-    original = getattr(module, attribute, None)
-    if original is None:  # the product moved on: say so rather than fail
+    if getattr(module, attribute, None) is None:  # the product moved on: say so, do not fail
         print(f"bench: {module.__name__}.{attribute} not found; '{name}' is not measured")
         return
-
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        result = original(*args, **kwargs)
-        rows = 0
-        if rows_of is not None:
-            with contextlib.suppress(Exception):
-                rows = int(rows_of(result, *args, **kwargs))
-        TIMINGS.add(name, started, time.perf_counter(), rows)
-        return result
-
-    wrapper.__wrapped__ = original  # type: ignore[attr-defined]
-    setattr(module, attribute, wrapper)
+    setattr(module, attribute, Timed(module, attribute, name, rows_of))
 
 
 def instrument() -> None:
@@ -210,6 +256,13 @@ def instrument() -> None:
     timed(models, "build_models", "marts")
     timed(publication, "publish", "publish")
     timed(flow_module, "publish_run_artifacts", "artifacts")
+    # What the flow waits for while parsing and validation fan out (on a Dask cluster: the
+    # part that more workers shorten; the rest of the run is serial).
+    from flows import compute
+
+    for module in (flow_module, compute):
+        timed(module, "_parse_chunks", "fan-out: parse")
+        timed(module, "_validate_batches", "fan-out: validate")
 
 
 class RssSampler:
@@ -321,6 +374,8 @@ class Session:
     marts_breakdown: list[tuple[str, float, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cold_start_gx: float = 0.0
+    peer: dict[str, float] = field(default_factory=dict)  # dlt: seconds, rows, maxrss
+    dask_runs: dict[int, RunResult] = field(default_factory=dict)  # workers -> backfill run
 
     @property
     def backfill_months(self) -> list[str]:
@@ -348,6 +403,7 @@ def prepare_data(session: Session, seed: int, regenerate: bool) -> None:
     params = {
         "months": session.months,
         "rows_per_month_per_flow": session.scale.rows_per_month // 2,
+        "max_rows_per_file": session.scale.max_rows_per_file,
         "seed": seed,
         "generator": (PROJECT_DIR / "scripts" / "generate_national.py").stat().st_mtime_ns,
     }
@@ -369,6 +425,8 @@ def prepare_data(session: Session, seed: int, regenerate: bool) -> None:
             session.months[0],
             "--seed",
             str(seed),
+            "--max-rows-per-file",
+            str(session.scale.max_rows_per_file),
         ]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         session.generated_seconds = time.perf_counter() - started
@@ -482,7 +540,146 @@ def floor_main(listing: Path) -> None:
     print(json.dumps(result | {"rows": rows}))
 
 
-def run_flow(session: Session, name: str, profile: Path | None = None) -> RunResult:
+def peer_python() -> Path:
+    """The peer's environment, made once with uv from the pinned requirements."""
+    python = PEER_VENV / "bin" / "python"
+    stamp = PEER_VENV / ".requirements"
+    if not (python.exists() and stamp.exists() and stamp.read_text() == repr(PEER_REQUIREMENTS)):
+        quiet = {"capture_output": True, "text": True, "check": True}
+        subprocess.run(
+            [str(UV), "venv", "-q", "--clear", "--python", sys.executable, str(PEER_VENV)], **quiet
+        )
+        subprocess.run(
+            [str(UV), "pip", "install", "-q", "--python", str(python), *PEER_REQUIREMENTS], **quiet
+        )
+        stamp.write_text(repr(PEER_REQUIREMENTS))
+    return python
+
+
+def run_peer(session: Session) -> None:
+    """dlt's raw load of the backfill files (bench/dlt_peer.py in .bench-venv)."""
+    python = peer_python()
+    files = session.root / "peer" / "files"
+    shutil.rmtree(session.root / "peer", ignore_errors=True)
+    for source in session.backfill_files:  # the same files, hard-linked
+        target = files / source.relative_to(session.root / "data")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.link(source, target)
+    with phase("peer (dlt)"):
+        output = subprocess.run(
+            [python, PROJECT_DIR / "bench" / "dlt_peer.py", files, session.root / "peer"],
+            check=True,
+            capture_output=True,
+            text=True,
+            env=os.environ | {"RUNTIME__DLTHUB_TELEMETRY": "false"},
+        ).stdout
+    result = json.loads(output.strip().splitlines()[-1])
+    if result["rows"] != session.backfill_rows:
+        raise RuntimeError(f"dlt loaded {result['rows']} rows, expected {session.backfill_rows}")
+    session.peer = result
+    shutil.rmtree(session.root / "peer", ignore_errors=True)
+
+
+# --- Dask: 1 against 2 workers ----------------------------------------------------------------
+
+
+class DaskCluster:
+    """A `dask scheduler` and workers on 127.0.0.1 from the project's environment, each in a
+    process group of its own, ended by their ids."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.port = _free_port()
+        self.address = f"tcp://127.0.0.1:{self.port}"
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _start(self, name: str, *args: str) -> None:
+        with (self.root / f"{name}.log").open("wb") as log:
+            self.processes.append(
+                subprocess.Popen(
+                    [str(DASK), *args],
+                    cwd=PROJECT_DIR,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            )
+
+    def start_scheduler(self) -> None:
+        self._start(
+            "scheduler", "scheduler", "--host", "127.0.0.1", "--port", str(self.port),
+            "--no-dashboard",
+        )  # fmt: skip
+
+    def add_worker(self, count: int) -> None:
+        """Start a worker (1 thread) and wait until `count` are in, each with the flow's
+        modules and Great Expectations imported (a long-lived worker's state)."""
+        from distributed import Client
+
+        name = f"worker-{len(self.processes)}"
+        self._start(
+            name, "worker", self.address, "--name", name, "--host", "127.0.0.1",
+            "--nthreads", "1", "--memory-limit", "2GB", "--no-nanny", "--no-dashboard",
+            "--local-directory", str(self.root / f"{name}-scratch"),
+        )  # fmt: skip
+        with Client(self.address, timeout="120s") as client:
+            client.wait_for_workers(count, timeout=300)
+            for module in ("flows.build_warehouse", "great_expectations"):
+                client.run(importlib.import_module, module)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fresh_run_state(root: Path) -> None:
+    """A warehouse, landing zone and staging of nothing: the next run is a backfill again."""
+    for name in ("landing", "work", "warehouse", "expectations"):
+        shutil.rmtree(root / name, ignore_errors=True)
+    shutil.copytree(
+        PROJECT_DIR / "expectations",
+        root / "expectations",
+        ignore=shutil.ignore_patterns("validations", "data_docs"),
+    )
+
+
+def run_dask(session: Session) -> None:
+    """The backfill again on a Dask cluster of 1, then 2 workers (1 thread each), from a
+    fresh warehouse each time: what fans out, and what stays serial."""
+    cluster = DaskCluster(session.root / "dask")
+    try:
+        cluster.start_scheduler()
+        for workers in (1, 2):
+            cluster.add_worker(workers)
+            fresh_run_state(session.root)
+            land(session, session.backfill_months)
+            session.dask_runs[workers] = run_flow(
+                session, f"dask-{workers}", env={"CUSTOMS_DASK_ADDRESS": cluster.address}
+            )
+    finally:
+        cluster.stop()
+
+
+def run_flow(
+    session: Session, name: str, profile: Path | None = None, env: dict[str, str] | None = None
+) -> RunResult:
     """One run of the flow in a fresh process, as a deployment's process worker runs it,
     against the session's Prefect server; timings come back as JSON."""
     import prefect.settings
@@ -500,7 +697,8 @@ def run_flow(session: Session, name: str, profile: Path | None = None) -> RunRes
     ]
     if profile:
         command += ["--profile-to", str(profile)]
-    env = os.environ | {"PREFECT_API_URL": str(prefect.settings.PREFECT_API_URL.value())}
+    api = {"PREFECT_API_URL": str(prefect.settings.PREFECT_API_URL.value())}
+    env = os.environ | api | (env or {})
     with phase(name):
         started = time.perf_counter()
         subprocess.run(command, env=env, check=True)
@@ -720,8 +918,8 @@ def measure_cold_starts(session: Session) -> None:
     process per flow run; the benchmark runs all three in one process and pays it once)."""
     code = (
         "import time; t = time.perf_counter(); from pathlib import Path; "
-        "from customs_etl import validation; "
-        "validation._load(Path({!r}).resolve(), 'detailed_trade'); "
+        "from customs_etl.validate import expectations; "
+        "expectations._load(Path({!r}).resolve(), 'detailed_trade'); "
         "g = time.perf_counter(); import flows.build_warehouse; "
         "print(g - t, time.perf_counter() - g)"
     ).format(os.environ["CUSTOMS_EXPECTATIONS_DIR"])
@@ -824,7 +1022,7 @@ STAGE_ORDER = (
         ),
     ),
     ("copy published warehouse", ("copy published warehouse", "prepare schema")),
-    ("stage (parse -> Parquet)", ("stage",)),
+    ("parse (-> Parquet)", ("parse",)),
     ("validate (GX)", ("validate", "clear GX results")),
     ("load (DuckDB)", ("load",)),
     ("GX data docs", ("GX data docs",)),
@@ -833,9 +1031,9 @@ STAGE_ORDER = (
 )
 DETAILS = (
     "validate: GX import + context (once)",
-    "stage: parse",
-    "stage: canonical",
-    "stage+validate: read partners seed",
+    "parse: export",
+    "parse: canonical",
+    "parse+validate: read partners seed",
     "validate: read parquet",
     "validate: to pandas",
     "load: one month and flow",
@@ -879,7 +1077,7 @@ def stage_rows(run: RunResult) -> list[tuple[str, int, float, float, str]]:
         count = max((len(run.stages[n].seconds) for n in names if n in run.stages), default=0)
         measured += seconds
         rate = ""
-        if label.startswith(("stage", "validate", "load")) and seconds > 0:
+        if label.startswith(("parse", "validate", "load")) and seconds > 0:
             rate = f"{run.rows_loaded / seconds:,.0f}"
         rows.append((label, count, seconds, seconds / run.process_wall, rate))
     other = run.wall - measured
@@ -1018,7 +1216,7 @@ def report(session: Session, rss: dict[str, Any], started_at: dt.datetime) -> tu
     share = validation_share(backfill)
     peak_tree = rss["tree_peak"]
     slowest = max(b[2] for b in session.bi)
-    parsed_nochange = len(nochange.stages.get("stage", Calls()).seconds)
+    parsed_nochange = len(nochange.stages.get("parse", Calls()).seconds)
     validated_nochange = len(nochange.stages.get("validate", Calls()).seconds)
     md: list[str] = []
     md.append(
@@ -1067,7 +1265,7 @@ def report(session: Session, rss: dict[str, Any], started_at: dt.datetime) -> tu
     md.append("")
     md.append("| detail | calls | seconds | per-file fixed cost | marginal rows/s |")
     md.append("| --- | ---: | ---: | ---: | ---: |")
-    for name in (*DETAILS, "stage", "validate", "load"):
+    for name in (*DETAILS, "parse", "validate", "load"):
         calls = backfill.stages.get(name)
         if not calls or not calls.seconds:
             continue
@@ -1206,6 +1404,149 @@ def summarise_profile(path: Path, limit: int = 40) -> Path:
 # --- main -----------------------------------------------------------------------------------
 
 
+def fan_out_seconds(run: RunResult) -> float:
+    return sum(run.stages[n].total for n in FAN_OUT if n in run.stages)
+
+
+FAN_OUT = ("fan-out: parse", "fan-out: validate")
+
+
+def shapes_summary(sessions: list[Session]) -> tuple[list[str], str]:
+    """Floor, dlt and the product side by side at each shape, and one line of it."""
+    md = [
+        "### Both shapes: the floor, dlt's raw load and the product",
+        "",
+        "| shape | rows, files, months | floor: DuckDB read_csv | dlt raw load "
+        "| product backfill | product / floor | product / dlt | dlt / floor "
+        "| peak RSS: product, dlt | incremental month / backfill month "
+        "| fixed cost of a run (the no-change run) |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
+    parts = []
+    for session in sessions:
+        backfill, incremental, nochange = session.runs
+        floor = session.floor["typed"]
+        product = backfill.process_wall
+        month = product / session.scale.backfill_months
+        peer = session.peer.get("seconds")
+        peer_cells = (
+            (f"{peer:.1f} s", f"{product / peer:.2f}x", f"{peer / floor:.2f}x")
+            if peer
+            else ("not run", "", "")
+        )
+        peak = max(r.maxrss for r in session.runs) / 2**30
+        peer_peak = f"{session.peer['maxrss'] / 2**30:.2f} GB" if peer else "-"
+        md.append(
+            f"| {session.scale_name} | {session.backfill_rows:,} rows, "
+            f"{len(session.backfill_files):,} files, {session.scale.backfill_months} months "
+            f"| {floor:.1f} s | {peer_cells[0]} | {product:.1f} s | {product / floor:.2f}x "
+            f"| {peer_cells[1]} | {peer_cells[2]} | {peak:.2f} GB, {peer_peak} "
+            f"| {incremental.process_wall / month:.2f}x | {nochange.process_wall:.1f} s |"
+        )
+        parts.append(
+            f"{session.scale_name}: product/floor {product / floor:.1f}x"
+            + (f", product/dlt {product / peer:.2f}x" if peer else "")
+            + f", incremental/month {incremental.process_wall / month:.2f}x"
+            + f", peak {peak:.2f} GB, fixed {nochange.process_wall:.1f} s"
+        )
+    md.append("")
+    return md, "SHAPES: " + " | ".join(parts)
+
+
+def dask_summary(session: Session) -> tuple[list[str], str]:
+    """1 against 2 workers: the speedup, the part that fans out, the part that stays serial,
+    and what N workers would give by Amdahl's law from the 1-worker split."""
+    if not session.dask_runs:
+        return [], ""
+    one = session.dask_runs[1]
+    md = [
+        f"### Dask: 1 against 2 workers (1 thread each), backfill of `{session.scale_name}`",
+        "",
+        "Same files, fresh warehouse each time; workers already running with the flow's "
+        "modules imported. 'Fans out' is the flow's wait for parsing and validation on the "
+        "workers; 'serial' is the rest of the process (start, Prefect, discovery, load, marts, "
+        "publish).",
+        "",
+        "| workers | backfill | fans out (parse + validate) | serial | speedup |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for workers, run in sorted(session.dask_runs.items()):
+        parallel = fan_out_seconds(run)
+        md.append(
+            f"| {workers} | {run.process_wall:.1f} s | {parallel:.1f} s "
+            f"| {run.process_wall - parallel:.1f} s | {one.process_wall / run.process_wall:.2f}x |"
+        )
+    parallel = fan_out_seconds(one)
+    serial = one.process_wall - parallel
+    estimates = ", ".join(
+        f"{n} workers {serial + parallel / n:.1f} s "
+        f"({one.process_wall / (serial + parallel / n):.2f}x)"
+        for n in (2, 4, 8, 16)
+    )
+    md += [
+        "",
+        f"Amdahl from the 1-worker split (serial {serial:.1f} s + {parallel:.1f} s that fans "
+        f"out): {estimates}; at most {one.process_wall / serial:.2f}x however many workers.",
+        "",
+    ]
+    two = session.dask_runs.get(2)
+    line = (
+        f"DASK [{session.scale_name}]: 1 worker {one.process_wall:.1f} s"
+        + (
+            f", 2 workers {two.process_wall:.1f} s ({one.process_wall / two.process_wall:.2f}x)"
+            if two
+            else ""
+        )
+        + f", serial part {serial:.1f} s of {one.process_wall:.1f} s"
+    )
+    return md, line
+
+
+def run_shape(
+    name: str, scale: Scale, root: Path, args: argparse.Namespace, *, primary: bool, dask: bool
+) -> tuple[Session, dict[str, Any]]:
+    """One shape: generate, floor, dlt, the three flow runs, the BI side (and with `dask`, the
+    Dask runs). Returns the session and its peak memory by phase."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    root.mkdir(parents=True, exist_ok=True)
+    session = Session(name, scale, root, months_for(scale))
+    SAMPLER.peaks.clear()
+    reset_state(root)
+    isolate(root)
+    with phase("generate"):
+        prepare_data(session, args.seed, args.regenerate)
+    run_floor(session)
+    if "peer" not in args.skip:
+        run_peer(session)
+    land(session, session.backfill_months)
+    with phase("prefect server start"), contextlib.ExitStack() as stack:
+        stack.enter_context(prefect_test_harness(server_startup_timeout=180))
+        profile = root / "profile" / "backfill.pstats" if args.profile and primary else None
+        session.runs.append(run_flow(session, "backfill", profile))
+        land(session, session.months[-1:])
+        session.runs.append(run_flow(session, "incremental"))
+        session.runs.append(run_flow(session, "no-change"))
+        run_bi(session)
+        probe_marts(session)
+        if dask:
+            run_dask(session)
+        SAMPLER.phase = "prefect server stop"
+    with phase("probe"):
+        measure_cold_starts(session)
+    own_tree = SAMPLER.peak("backfill", "incremental", "no-change", "bi")
+    rss = {
+        "phases": {
+            k: v
+            for k, v in SAMPLER.peaks.items()
+            if k not in ("setup", "prefect server start", "prefect server stop")
+        },
+        "tree_peak": own_tree[1],
+        "self_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+    }
+    return session, rss
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", choices=sorted(SCALES), default="smoke")
@@ -1216,6 +1557,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--regenerate", action="store_true", help="do not reuse generated files")
     parser.add_argument("--profile", action="store_true", help="cProfile the backfill run")
     parser.add_argument("--no-docs", action="store_true", help="do not append to the docs")
+    parser.add_argument(
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=("peer", "second-shape", "dask"),
+        help="leave out dlt's load, the second shape or the Dask runs",
+    )
     # internal: the floor and the flow runs, each in a process of its own
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--run-flow", help=argparse.SUPPRESS)
@@ -1232,54 +1580,37 @@ def main(argv: list[str] | None = None) -> int:
     scale = Scale(args.months or scale.backfill_months, args.rows_per_month or scale.rows_per_month)
     name = args.scale if (args.months, args.rows_per_month) == (None, None) else "custom"
     root = (args.root or PROJECT_DIR / ".customs" / "bench" / name).resolve()
-    root.mkdir(parents=True, exist_ok=True)
-    started_at = dt.datetime.now(dt.UTC)
-    session = Session(name, scale, root, months_for(scale))
+    # Dask on the last shape: the second one (many files over many months) unless skipped.
+    shapes = [(name, scale, root, True)]
+    if "second-shape" not in args.skip:
+        second = SECOND_SHAPES[args.scale]
+        label = f"{name}-second"
+        shapes.append((label, second, root.with_name(f"{root.name}-second"), False))
     SAMPLER.start()
-    reset_state(root)
-    isolate(root)
-    with phase("generate"):
-        prepare_data(session, args.seed, args.regenerate)
-    run_floor(session)
-
-    from prefect.testing.utilities import prefect_test_harness
-
-    land(session, session.backfill_months)
-    with phase("prefect server start"), contextlib.ExitStack() as stack:
-        stack.enter_context(prefect_test_harness(server_startup_timeout=180))
-        profile = root / "profile" / "backfill.pstats" if args.profile else None
-        session.runs.append(run_flow(session, "backfill", profile))
-        land(session, session.months[-1:])
-        session.runs.append(run_flow(session, "incremental"))
-        session.runs.append(run_flow(session, "no-change"))
-        SAMPLER.phase = "prefect server stop"
-    run_bi(session)
-    probe_marts(session)
-    with phase("probe"):
-        measure_cold_starts(session)
+    blocks, ratio_lines, sessions = [], [], []
+    for shape_name, shape, shape_root, primary in shapes:
+        started_at = dt.datetime.now(dt.UTC)
+        dask = "dask" not in args.skip and shape_root == shapes[-1][2]
+        session, rss = run_shape(shape_name, shape, shape_root, args, primary=primary, dask=dask)
+        markdown, ratio_line = report(session, rss, started_at)
+        blocks.append(markdown)
+        ratio_lines.append(ratio_line)
+        sessions.append(session)
     SAMPLER.stop()
-    own_tree = SAMPLER.peak("backfill", "incremental", "no-change", "bi")
-    rss = {
-        "phases": {
-            k: v
-            for k, v in SAMPLER.peaks.items()
-            if k not in ("setup", "prefect server start", "prefect server stop")
-        },
-        "tree_peak": own_tree[1],
-        "self_maxrss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-        "children_maxrss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
-    }
-    markdown, ratio_line = report(session, rss, started_at)
+    summary, shapes_line = shapes_summary(sessions)
+    dask_md, dask_line = dask_summary(sessions[-1])
+    markdown = "\n".join(blocks) + "\n" + "\n".join(summary + dask_md)
     print()
     print(markdown)
     if args.profile:
-        print(
-            f"cProfile of the backfill: {summarise_profile(root / 'profile' / 'backfill.pstats')}"
-        )
+        profile = summarise_profile(root / "profile" / "backfill.pstats")
+        print(f"cProfile of the backfill: {profile}")
     if not args.no_docs:
         append_docs(markdown)
         print(f"Appended to {DOCS.relative_to(PROJECT_DIR)}")
-    print(ratio_line)
+    for line in [*ratio_lines, shapes_line, dask_line]:
+        if line:
+            print(line)
     return 0
 
 

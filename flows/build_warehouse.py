@@ -20,6 +20,7 @@ from customs_etl.settings import Settings, get_settings
 from customs_etl.transform import parse
 from flows import events
 from flows.artifacts import publish_run_artifacts
+from flows.compute import compute_for
 
 
 def _parse_cache_key(_: TaskRunContext, parameters: dict[str, object]) -> str:
@@ -128,14 +129,16 @@ def build_warehouse(
     settings = get_settings(landing_dir=landing_dir, warehouse_path=warehouse_path)
     logger = get_run_logger()
     try:
-        summary = job.run_job(
-            settings,
-            files=[Path(f) for f in files] if files is not None else None,
-            trade_flow=trade_flow,
-            period_from=period_from,
-            period_to=period_to,
-            steps=steps(settings),
-        )
+        # Parsing and validation on the Dask cluster of CUSTOMS_DASK_ADDRESS, when set.
+        with compute_for(settings) as compute:
+            summary = job.run_job(
+                settings,
+                files=[Path(f) for f in files] if files is not None else None,
+                trade_flow=trade_flow,
+                period_from=period_from,
+                period_to=period_to,
+                steps=compute.steps(steps(settings)),
+            )
     except RejectedReleasesError as error:
         # The files that passed were loaded and published: the run still reports them.
         summary = error.summary

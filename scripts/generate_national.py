@@ -520,6 +520,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--seeds-dir", type=Path, default=PROJECT_DIR / "seeds")
     parser.add_argument("--flows", nargs="+", choices=FLOWS, default=list(FLOWS))
+    parser.add_argument(
+        "--max-rows-per-file",
+        type=int,
+        default=MAX_ROWS_PER_FILE,
+        help="cut files at this many rows (default: the platform's download cap)",
+    )
     args = parser.parse_args(argv)
     started = time.perf_counter()
     written = generate(
@@ -530,6 +536,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         seed=args.seed,
         seeds_dir=args.seeds_dir,
         flows=args.flows,
+        max_rows_per_file=args.max_rows_per_file,
     )
     seconds = time.perf_counter() - started
     rows = sum(m.rows for m in written)

@@ -19,7 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 from customs_etl import progress
-from customs_etl.errors import DiskFullError, RejectedReleasesError, RunInProgressError
+from customs_etl.errors import (
+    ClusterUnavailableError,
+    DiskFullError,
+    RejectedReleasesError,
+    RunInProgressError,
+)
 from customs_etl.load.connection import connect, run_lock
 from customs_etl.load.registry import loaded_source_names
 from customs_etl.publish import as_of_copy, parquet_export
@@ -292,10 +297,18 @@ def _run_job(settings: Settings, **request: object) -> None:
     scheduled runs are Prefect's, through flows/build_warehouse.py)."""
     from customs_etl.job import run_job
 
+    run = run_job
+    if settings.dask_address:  # parsing and validation on the cluster: Prefect's DaskTaskRunner
+        from flows.compute import run_flow as run  # type: ignore[assignment]
     try:
         with progress.rich_bar(errors), _job_log(errors):
-            summary = run_job(settings, **request)  # type: ignore[arg-type]
-    except (RejectedReleasesError, DiskFullError, RunInProgressError) as error:
+            summary = run(settings, **request)  # type: ignore[arg-type]
+    except (
+        RejectedReleasesError,
+        DiskFullError,
+        RunInProgressError,
+        ClusterUnavailableError,
+    ) as error:
         errors.print(str(error), markup=False, highlight=False)
         raise typer.Exit(1) from error
     console.print(summary.text(), markup=False, highlight=False)

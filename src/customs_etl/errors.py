@@ -75,6 +75,10 @@ class DiskFullError(RuntimeError):
     """The build ran out of space; the published warehouse was not touched."""
 
 
+class ClusterUnavailableError(RuntimeError):
+    """CUSTOMS_DASK_ADDRESS names a Dask scheduler that does not answer, or has no worker."""
+
+
 class RejectedReleasesError(RuntimeError):
     """Raised at the end of a run that loaded what it could but rejected some files; carries
     the run's summary (customs_etl.job.RunSummary)."""

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     # (Slack, Teams, email...), which wins. Neither: the automations only record their firing.
     alert_webhook_url: str | None = None
     alert_block: str | None = None
+    # A Dask scheduler (tcp://host:port): the build-warehouse flow then parses and validates on
+    # its workers (flows/compute.py); loading stays in the flow's process. Unset: everything
+    # runs there. `customs-etl run`/`ingest` run the flow when it is set.
+    dask_address: str | None = None
+    # How long the flow waits for that scheduler (and a first worker) before giving up.
+    dask_connect_timeout_seconds: float = Field(default=20.0, gt=0)
 
     @property
     def parsed_dir(self) -> Path:

@@ -128,9 +128,9 @@ def build_warehouse(
         # The files that passed were loaded and published: the run still reports them.
         summary = error.summary
         if isinstance(summary, job.RunSummary) and summary.published:
-            publish_run_artifacts(summary, settings.warehouse_path)
+            publish_run_artifacts(summary, settings)
         raise
     logger.info("%s", summary.text())
     if summary.published:
-        publish_run_artifacts(summary, settings.warehouse_path)
+        publish_run_artifacts(summary, settings)
     return summary

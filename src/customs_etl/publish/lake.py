@@ -184,7 +184,7 @@ def build_as_of(
         partial, threads=settings.duckdb_threads, memory_limit=settings.duckdb_memory_limit
     )
     try:
-        lake.load_extensions(con)
+        lake.load_extensions(con, settings)
         if lake._data_path(settings).startswith("s3://"):
             lake._s3_secret(con)
         catalog = lake._quoted(f"ducklake:{settings.lake_catalog}")

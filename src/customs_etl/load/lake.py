@@ -22,6 +22,7 @@ import fcntl
 import importlib.util
 import os
 import re
+import sqlite3
 import time
 import uuid
 from collections.abc import Iterator
@@ -162,6 +163,8 @@ def connect(
             # Small writes as Parquet too (not inlined in the catalog): the data stays in the
             # object store, and the catalog small.
             options.append("data_inlining_row_limit 0")
+        if not read_only and snapshot is None:
+            _sqlite_in_wal_mode(settings.lake_catalog or "")
         catalog = f"ducklake:{settings.lake_catalog}"
         con.execute(f"attach '{_quoted(catalog)}' as {LAKE} ({', '.join(options)})")
         con.execute(f"use {LAKE}")
@@ -173,6 +176,18 @@ def connect(
         con.close()
         raise LakeError(f"cannot open {describe(settings)}: {error}") from error
     return con
+
+
+def _sqlite_in_wal_mode(catalog: str) -> None:
+    """A SQLite catalog in write-ahead-log mode: in its default mode a reader's open read
+    makes the run's commit fail with "database is locked" (readers must never block the job).
+    The mode is kept in the file; set once, before DuckLake creates it."""
+    if not catalog.startswith("sqlite:"):
+        return
+    path = Path(catalog.removeprefix("sqlite:"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.closing(sqlite3.connect(path)) as catalog_db:
+        catalog_db.execute("pragma journal_mode = wal")
 
 
 def reader(settings: Settings) -> duckdb.DuckDBPyConnection:

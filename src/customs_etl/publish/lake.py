@@ -17,6 +17,8 @@ from customs_etl.load import lake
 if TYPE_CHECKING:
     from customs_etl.settings import Settings
 
+# Compaction merges files smaller than this (see upkeep).
+_MERGE_BELOW_BYTES = 16 * 1024 * 1024
 PUBLISH_MESSAGE = "customs-etl publish"
 ROLLBACK_MESSAGE = "customs-etl rollback"
 # Tables a run may not publish empty (as publish/build.py's PUBLICATION_CHECKS).
@@ -55,7 +57,13 @@ def upkeep(con: duckdb.DuckDBPyConnection, keep_versions: int) -> None:
     the small files runs leave, expire the snapshots older than the kept versions, and delete
     the files nothing references any more. Compaction holds the catalog transaction while it
     merges (ducklake issue 1462): that only delays the next run's lock, never a reader."""
-    con.execute(f"call ducklake_merge_adjacent_files('{lake.LAKE}')")
+    # Only files below _MERGE_BELOW_BYTES are merged: a merged file grows until it passes that
+    # size and is then left alone, so compaction never rewrites the history (by default the
+    # target size is 512 MB, and the whole of core would be rewritten with every month).
+    con.execute(
+        f"call ducklake_merge_adjacent_files('{lake.LAKE}', max_file_size => ?)",
+        [_MERGE_BELOW_BYTES],
+    )
     expired = expire_snapshots(con, keep_versions)
     if expired:
         # Files of expired snapshots; an hour's grace for a query still reading one.

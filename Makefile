@@ -131,3 +131,12 @@ BENCH_ARGS ?= --scale $(BENCH_SCALE)
 .PHONY: bench
 bench: $(STAMP) ## Benchmark: floor, dlt, backfill, incremental, no-change, dashboards, Dask
 	$(VENV)/bin/python bench/run_bench.py $(BENCH_ARGS)
+	$(VENV)/bin/python bench/flat_history.py $(HISTORY_ARGS)
+
+# Flat in history: a month added on top of 12 and of 118 months, on both backends; prints the
+# ratio (bench/flat_history.py).
+HISTORY_ARGS ?= --history 12 118 --backend embedded lake
+
+.PHONY: bench-history
+bench-history: $(STAMP) ## Only the flat-in-history ratio, both backends
+	$(VENV)/bin/python bench/flat_history.py $(HISTORY_ARGS)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -18,10 +17,11 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.exceptions import MissingContextError
 from prefect.logging import get_logger, get_run_logger
 
-from customs_etl.load.connection import connect
+from customs_etl import backend
 
 if TYPE_CHECKING:
     from customs_etl.job import RunSummary
+    from customs_etl.settings import Settings
 
 SUMMARY_KEY = "customs-run-summary"
 RELEASES_KEY = "customs-releases-loaded"
@@ -46,10 +46,10 @@ class Revision:
     earlier_value: int | None
 
 
-def publish_run_artifacts(summary: RunSummary, warehouse_path: str | Path) -> None:
+def publish_run_artifacts(summary: RunSummary, settings: Settings) -> None:
     """Create the run's artifacts; a run that published is not failed by its report."""
     try:
-        con = connect(Path(warehouse_path), read_only=True)
+        con = backend.open_reader(settings)
         try:
             halves = _half_years(con)
             loaded, revisions = _this_run(con, summary.run_id)

@@ -145,10 +145,10 @@ def build_warehouse(
         if isinstance(summary, job.RunSummary):
             events.emit_run_events(summary)
             if summary.published:
-                publish_run_artifacts(summary, settings.warehouse_path)
+                publish_run_artifacts(summary, settings)
         raise
     logger.info("%s", summary.text())
     events.emit_run_events(summary)
     if summary.published:
-        publish_run_artifacts(summary, settings.warehouse_path)
+        publish_run_artifacts(summary, settings)
     return summary

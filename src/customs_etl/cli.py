@@ -18,17 +18,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from customs_etl import progress
+from customs_etl import backend, progress
 from customs_etl.errors import (
     ClusterUnavailableError,
     DiskFullError,
     RejectedReleasesError,
     RunInProgressError,
 )
-from customs_etl.load.connection import connect, run_lock
+from customs_etl.load.connection import connect
+from customs_etl.load.lake import LakeError
 from customs_etl.load.registry import loaded_source_names
-from customs_etl.publish import as_of_copy, parquet_export
-from customs_etl.publish import build as publication
 from customs_etl.publish.status import describe
 from customs_etl.report import text as report_text
 from customs_etl.settings import Settings, get_settings
@@ -39,7 +38,11 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 WarehouseOption = Annotated[
-    Path | None, typer.Option("--warehouse", help="Published DuckDB file (CUSTOMS_WAREHOUSE_PATH).")
+    Path | None,
+    typer.Option(
+        "--warehouse",
+        help="Published DuckDB file (CUSTOMS_WAREHOUSE_PATH); unused with CUSTOMS_LAKE_CATALOG.",
+    ),
 ]
 
 
@@ -74,14 +77,21 @@ def as_of_command(
     out: Annotated[
         Path | None, typer.Option(help="Where to write it; default warehouse/as_of/<name>-<date>.")
     ] = None,
+    snapshot: Annotated[
+        int | None,
+        typer.Option(help="Lake only: read core at this snapshot (default: the day's last)."),
+    ] = None,
 ) -> None:
     """Build a copy of the warehouse whose marts show what was known on DATE (releases
-    published by then, or received by then where the publication date is unknown)."""
+    published by then, or received by then where the publication date is unknown). On the
+    lake, core is read at the snapshot current at the end of DATE (time travel)."""
     day = _date(date)
-    settings = get_settings(warehouse_path=warehouse_path)
-    target = as_of_copy.build_as_of(
-        _existing(settings.warehouse_path), day, settings.sql_dir, settings.seeds_dir, out
-    )
+    settings = _existing(get_settings(warehouse_path=warehouse_path))
+    try:
+        target, read_at = backend.build_as_of(settings, day, out, snapshot)
+    except (ValueError, LakeError) as error:
+        errors.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from error
     con = connect(target, read_only=True)
     try:
         [(latest,)] = con.execute(
@@ -89,7 +99,8 @@ def as_of_command(
         ).fetchall()
     finally:
         con.close()
-    console.print(f"Marts as of {day}: {target} (latest month {latest or 'none'}).")
+    source = "" if read_at is None else f", from lake snapshot {read_at}"
+    console.print(f"Marts as of {day}: {target} (latest month {latest or 'none'}{source}).")
 
 
 def _utc(report: object) -> dt.datetime:
@@ -203,15 +214,15 @@ def status(warehouse_path: WarehouseOption = None) -> None:
 
     settings = get_settings(warehouse_path=warehouse_path)
     loaded: dict[str, dt.datetime] = {}
-    if settings.warehouse_path.exists():
-        con = connect(settings.warehouse_path, read_only=True)
+    if backend.exists(settings):
+        con = backend.open_reader(settings)
         try:
             console.print(describe(con))
             loaded = loaded_source_names(con)
         finally:
             con.close()
     else:
-        console.print(f"No warehouse published at {settings.warehouse_path} yet.")
+        console.print(f"No warehouse published at {backend.name(settings)} yet.")
     reports = quarantine.read_reports(settings.quarantine_dir)
     open_reports = [
         r for r in reports if r.source_name not in loaded or loaded[r.source_name] <= _utc(r)
@@ -231,19 +242,23 @@ def rollback(
     warehouse_path: WarehouseOption = None,
 ) -> None:
     """Publish an earlier version of the warehouse again (atomically; the current one is kept)."""
-    published = get_settings(warehouse_path=warehouse_path).warehouse_path
-    versions = publication.list_versions(published)
+    settings = get_settings(warehouse_path=warehouse_path)
+    versions = backend.list_versions(settings)
     if list_only or not versions:
         for version in versions:
-            console.print(version.name)
+            console.print(version, highlight=False)
         if not versions:
-            errors.print(f"No kept versions of {published}.")
+            errors.print(f"No kept versions of {backend.name(settings)}.")
             raise typer.Exit(0 if list_only else 1)
         return
-    chosen = versions[0] if to is None else publication.versions_dir(published) / to
-    with run_lock(published):
-        publication.rollback(published, chosen)
-    console.print(f"Published {chosen.name} again as {published}.")
+    chosen = versions[0] if to is None else to
+    try:
+        with backend.run_lock(settings):
+            backend.rollback(settings, chosen)
+    except (FileNotFoundError, ValueError, LakeError, RunInProgressError) as error:
+        errors.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(1) from error
+    console.print(f"Published {chosen} again as {backend.name(settings)}.", highlight=False)
 
 
 class ExportFormat(StrEnum):
@@ -257,8 +272,8 @@ def export(
     warehouse_path: WarehouseOption = None,
 ) -> None:
     """Write every mart as Parquet, for tools that read files."""
-    path = get_settings(warehouse_path=warehouse_path).warehouse_path
-    written = parquet_export.export_marts(_existing(path), directory)
+    settings = get_settings(warehouse_path=warehouse_path)
+    written = backend.export_marts(_existing(settings), directory)
     for file in written:
         console.print(str(file))
 
@@ -308,6 +323,7 @@ def _run_job(settings: Settings, **request: object) -> None:
         DiskFullError,
         RunInProgressError,
         ClusterUnavailableError,
+        LakeError,
     ) as error:
         errors.print(str(error), markup=False, highlight=False)
         raise typer.Exit(1) from error
@@ -315,15 +331,21 @@ def _run_job(settings: Settings, **request: object) -> None:
 
 
 def _open_published(warehouse_path: Path | None) -> duckdb.DuckDBPyConnection:
-    path = get_settings(warehouse_path=warehouse_path).warehouse_path
-    return connect(_existing(path), read_only=True)
+    settings = _existing(get_settings(warehouse_path=warehouse_path))
+    try:
+        return backend.open_reader(settings)
+    except LakeError as error:
+        errors.print(str(error), markup=False, highlight=False)
+        raise typer.Exit(2) from error
 
 
-def _existing(path: Path) -> Path:
-    if not path.exists():
-        errors.print(f"[red]No warehouse at {path}: run `customs-etl run` first.[/red]")
+def _existing(settings: Settings) -> Settings:
+    """The settings, if the warehouse they name has been published; else one line and exit 2."""
+    if not backend.exists(settings):
+        where = backend.name(settings)
+        errors.print(f"No warehouse at {where}: run `customs-etl run` first.", markup=False)
         raise typer.Exit(2)
-    return path
+    return settings
 
 
 def _print_half_years(warehouse_path: Path | None, partner: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from customs_etl import progress
+from customs_etl import backend, progress
 from customs_etl.errors import DiskFullError, RejectedReleasesError, ReleaseError
 from customs_etl.extract import fetch
 from customs_etl.extract.landing_zone import LandingZone
@@ -33,7 +33,7 @@ from customs_etl.extract.releases import (
     vintage_order,
 )
 from customs_etl.load import loader, models, registry
-from customs_etl.load.connection import connect, run_lock
+from customs_etl.load.connection import connect
 from customs_etl.publish import build as publication
 from customs_etl.report.revisions import revision_lines, revisions_by_sources
 from customs_etl.settings import Settings
@@ -295,7 +295,7 @@ def data_docs(settings: Settings) -> Path:
 
 
 def publish(build: Path, settings: Settings) -> dict[str, int]:
-    return publication.publish(build, settings.warehouse_path, settings.keep_versions)
+    return backend.publish(settings, build)
 
 
 @dataclass(frozen=True)
@@ -348,11 +348,11 @@ def run_job(
     started = dt.datetime.now(dt.UTC).replace(tzinfo=None)
     summary = RunSummary(
         run_id=str(uuid.uuid4()),
-        warehouse_path=str(published),
+        warehouse_path=backend.name(settings),
         quarantine_dir=str(settings.quarantine_dir),
     )
-    with run_lock(published):
-        log.info("Run %s started on %s", summary.run_id, published)
+    with backend.run_lock(settings):
+        log.info("Run %s started on %s", summary.run_id, backend.name(settings))
         _step("discover")
         landing = None if files is not None else settings.landing_dir
         with _disk_full_is_explained(published):
@@ -363,7 +363,7 @@ def run_job(
             releases, unusable = _within(releases, unusable, period_from, period_to)
         summary.releases_seen = len(releases) + len(unusable)
         summary.rejected |= {str(path): error.message() for path, error in unusable.items()}
-        already = registry.loaded_release_ids(published)
+        already = backend.loaded_release_ids(settings)
         unique = one_per_release(releases, lambda release: release.release_id)
         new = [r for r in unique if r.release_id not in already]
         summary.skipped = [r.source_name for r in releases if r.release_id in already]
@@ -428,7 +428,7 @@ def _load_and_publish(
         target=expectations.warm_up, args=(settings.expectations_dir,), daemon=True
     )
     warming.start()
-    build = publication.start_build(settings.warehouse_path)
+    build = backend.start_build(settings)
     con = _connect(build, settings)
     models.prepare_schema(con, settings.sql_dir)
     con.close()
@@ -455,7 +455,7 @@ def _load_and_publish(
     summary.data_docs = str(steps.data_docs(settings))
     if not summary.loaded:
         # Nothing new passed: keep the published warehouse exactly as it is.
-        build.unlink(missing_ok=True)
+        backend.discard_build(settings, build)
         return
     _step("marts")
     summary.revisions = steps.build_marts(build, settings, summary, started)

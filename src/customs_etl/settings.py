@@ -32,8 +32,19 @@ class Settings(BaseSettings):
     # national backfill peaked at 1.27 GB; 1.37-1.50 GB at 600MB). The full marts build took
     # 37 s at 1GB and 700MB, 40 s at 500MB; the whole backfill took the same time.
     duckdb_memory_limit: str = "500MB"
-    # Earlier published warehouses kept under warehouse/versions/ for `customs-etl rollback`.
+    # Earlier published warehouses kept under warehouse/versions/ for `customs-etl rollback`
+    # (on the lake: published snapshots kept, older ones expired).
     keep_versions: int = 5
+    # The lake backend (src/customs_etl/lake.py), when set: the DuckLake catalog as DuckDB's
+    # ducklake extension takes it after `ducklake:` (`postgres:dbname=... host=... port=...
+    # user=...` or `sqlite:/path/catalog.sqlite`), and where its Parquet files go (a folder or
+    # s3://bucket/prefix/; S3 credentials and endpoint from the standard AWS_* variables).
+    # Unset: the embedded DuckDB file at warehouse_path.
+    lake_catalog: str | None = None
+    lake_data_path: str | None = None
+    # How long a run on the lake waits for another host's run to finish before it ends with
+    # "another run is in progress" (0: at once, as on the embedded backend).
+    lake_lock_wait_seconds: float = Field(default=0.0, ge=0)
     # Where every received file is kept under its SHA-256 (default: warehouse/landing_zone/).
     landing_zone_dir: Path | None = None
     # Preliminary tables to fetch on each run: page URLs, and/or index pages linking to them.

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from backends import use_backend
 from support import export_file, run_job
 
 READER = textwrap.dedent(
@@ -82,3 +83,94 @@ def test_a_superset_style_reader_sees_old_or_new_never_a_mix(
         assert len(result["answers"]) > 20
         assert set(result["answers"]) == {old_total}  # a held connection keeps its snapshot
         assert result["after"] == old_total + 300  # reconnecting sees the new warehouse
+
+
+# The same reader on the lake: an in-memory DuckDB per connection with the lake attached
+# read-only on connect (docs/deploy.md, Superset). SQLAlchemy keeps a connection in one
+# transaction until it ends, so a held connection keeps its snapshot, as on the embedded file.
+LAKE_READER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from sqlalchemy import create_engine, event, text
+
+    catalog, data_path, stop, out = sys.argv[1], sys.argv[2], Path(sys.argv[3]), Path(sys.argv[4])
+    query = text("select sum(value_usd) from marts.trade_monthly where flow = 'total'")
+    engine = create_engine("duckdb:///:memory:")
+
+    @event.listens_for(engine, "connect")
+    def attach_lake(dbapi_connection, _record):
+        for statement in (
+            "load ducklake",
+            "load sqlite_scanner",
+            f"attach 'ducklake:{catalog}' as lake (read_only, data_path '{data_path}')",
+            "use lake",
+        ):
+            dbapi_connection.execute(statement)
+
+    answers, errors = [], []
+    with engine.connect() as connection:  # held open for the whole run, as a dashboard does
+        while not stop.exists():
+            try:
+                answers.append(int(connection.execute(query).scalar()))
+            except Exception as error:  # noqa: BLE001 - every error is a finding here
+                errors.append(repr(error))
+            time.sleep(0.01)
+    with engine.connect() as connection:  # a new transaction: the latest snapshot
+        after = int(connection.execute(query).scalar())
+    out.write_text(json.dumps({"answers": answers, "errors": errors, "after": after}))
+    """
+)
+
+
+def test_a_superset_style_reader_on_the_lake_keeps_its_snapshot_through_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    where = use_backend("lake", tmp_path, monkeypatch)
+    landing = tmp_path / "landing"
+    for month in range(1, 7):
+        export_file(
+            landing / f"export/2024-{month:02d}",
+            "a.csv",
+            f"2024{month:02d}",
+            [("109", "1006", 100)],
+        )
+    run_job(str(landing), None)
+    stop = tmp_path / "stop"
+    outs = [tmp_path / f"reader-{i}.json" for i in range(2)]
+    settings = where.settings
+    readers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                LAKE_READER,
+                str(settings.lake_catalog),
+                str(settings.lake_data_path),
+                str(stop),
+                str(out),
+            ]
+        )
+        for out in outs
+    ]
+    try:
+        time.sleep(3)  # the readers are connected and answering
+        for month in range(1, 7):
+            export_file(
+                landing / f"import/2024-{month:02d}",
+                "a.csv",
+                f"2024{month:02d}",
+                [("109", "6704", 50)],
+            )
+        assert run_job(str(landing), None).published
+        time.sleep(1)
+    finally:
+        stop.touch()
+        for reader in readers:
+            reader.wait(timeout=60)
+    for out in outs:
+        result = json.loads(out.read_text())
+        assert result["errors"] == []
+        assert len(result["answers"]) > 20
+        assert set(result["answers"]) == {600}  # a held connection keeps its snapshot
+        assert result["after"] == 900  # a new one sees the run's snapshot

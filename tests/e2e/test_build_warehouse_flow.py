@@ -1,16 +1,18 @@
-"""The main flow end to end, under a real (temporary) Prefect server, on the embedded sample."""
+"""The main flow end to end, under a real (temporary) Prefect server, on the embedded sample,
+on both storage backends: the embedded DuckDB file and the lake (DuckLake, SQLite catalog,
+local Parquet), which must give identical marts."""
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
+from backends import BACKENDS, Where, mart_rows, marts_digest, use_backend
 from support import FIXTURES, PROJECT_DIR, SAMPLE_LANDING
 
 from customs_etl.errors import RejectedReleasesError
@@ -22,14 +24,14 @@ EXPECTED_TOTALS = PROJECT_DIR / "data" / "sample" / "expected_totals.csv"
 
 @dataclass(frozen=True)
 class SampleRun:
-    warehouse: Path
+    warehouse: Where
     first: object
     second: object
     marts_after_first: list[tuple]
 
 
-def marts_snapshot(path: Path) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
+def marts_snapshot(where: Where) -> list[tuple]:
+    con = where.connect()
     rows = (
         con.execute("select * from marts.trade_monthly order by all").fetchall()
         + con.execute("select * from marts.trade_by_commodity_monthly order by all").fetchall()
@@ -39,25 +41,57 @@ def marts_snapshot(path: Path) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def sample_run(
+def sample_runs(
     prefect_harness: None, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[SampleRun]:
-    root = tmp_path_factory.mktemp("sample-run")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CUSTOMS_WORK_DIR", str(root / "work"))
-        published = root / "warehouse" / "customs.duckdb"
-        first = build_warehouse(str(SAMPLE_LANDING), str(published))
-        snapshot = marts_snapshot(published)
-        second = build_warehouse(str(SAMPLE_LANDING), str(published))
-        yield SampleRun(published, first, second, snapshot)
+) -> Callable[[str], SampleRun]:
+    """The sample run twice on a backend, once per module and backend, when first asked."""
+    runs: dict[str, SampleRun] = {}
+
+    def on(backend: str) -> SampleRun:
+        if backend not in runs:
+            with pytest.MonkeyPatch.context() as patch:
+                where = use_backend(backend, tmp_path_factory.mktemp(f"sample-{backend}"), patch)
+                first = build_warehouse(str(SAMPLE_LANDING))
+                snapshot = marts_snapshot(where)
+                second = build_warehouse(str(SAMPLE_LANDING))
+                runs[backend] = SampleRun(where, first, second, snapshot)
+        return runs[backend]
+
+    return on
 
 
-def query(path: Path, sql: str, *params: object) -> list[tuple]:
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
+@pytest.fixture(scope="module", params=BACKENDS)
+def sample_run(
+    request: pytest.FixtureRequest, sample_runs: Callable[[str], SampleRun]
+) -> SampleRun:
+    return sample_runs(request.param)
+
+
+@pytest.fixture(params=BACKENDS)
+def where(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Where:
+    """A fresh warehouse on each backend."""
+    return use_backend(request.param, tmp_path, monkeypatch)
+
+
+def query(where: Where, sql: str, *params: object) -> list[tuple]:
+    return where.query(sql, *params)
+
+
+def test_both_backends_give_identical_marts(sample_runs: Callable[[str], SampleRun]) -> None:
+    """Every mart, row for row in any order, the same on the embedded file and the lake."""
+    embedded, lake = (marts_digest(sample_runs(backend).warehouse) for backend in BACKENDS)
+    assert len(embedded) >= 10
+    assert all(rows > 0 for rows, _ in embedded.values())
+    assert lake.keys() == embedded.keys()
+    differing = sorted(table for table in embedded if lake[table] != embedded[table])
+    examples = {
+        table: sorted(
+            set(mart_rows(sample_runs("lake").warehouse, table))
+            ^ set(mart_rows(sample_runs("embedded").warehouse, table))
+        )[:4]
+        for table in differing
+    }
+    assert differing == [], examples
 
 
 def test_the_headline_h1_2025_figure(sample_run: SampleRun) -> None:
@@ -173,16 +207,14 @@ def test_a_second_run_does_no_work_and_changes_nothing(sample_run: SampleRun) ->
 
 
 def test_ingesting_a_real_format_export_gives_its_dollar_sum(
-    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, where: Where
 ) -> None:
-    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
     export = FIXTURES / "exports" / "en_import_201810_ceuta.csv"
     with export.open(newline="", encoding="utf-8") as handle:
         file_total = sum(int(row["US dollar"].replace(",", "")) for row in csv.DictReader(handle))
-    published = tmp_path / "new" / "customs.duckdb"  # does not exist yet: created
-    build_warehouse(None, str(published), [str(export)], "import")
+    build_warehouse(None, None, [str(export)], "import")  # no warehouse yet: created
     rows = query(
-        published,
+        where,
         "select partner_code, flow, value_usd from marts.trade_monthly "
         "where period = date '2018-10-01' order by flow",
     )
@@ -190,30 +222,28 @@ def test_ingesting_a_real_format_export_gives_its_dollar_sum(
 
 
 def test_a_bad_file_is_rejected_and_the_rest_still_loads(
-    prefect_harness: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    prefect_harness: None, tmp_path: Path, where: Where
 ) -> None:
-    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
     landing = tmp_path / "landing"
     good = landing / "import" / "2018-10" / "ceuta.csv"
     good.parent.mkdir(parents=True)
     shutil.copy(FIXTURES / "exports" / "en_import_201810_ceuta.csv", good)
     bad = landing / "import" / "2018-10" / "broken.csv"
     bad.write_text(good.read_text(encoding="utf-8").replace('"1,161"', '"1,16x"'), encoding="utf-8")
-    published = tmp_path / "customs.duckdb"
     with pytest.raises(RejectedReleasesError) as caught:
-        build_warehouse(str(landing), str(published))
+        build_warehouse(str(landing))
     assert "import/2018-10/broken.csv, row 3, field 'US dollar'" in str(caught.value)
-    statuses = query(published, "select source_name, status from meta.releases order by 1")
+    statuses = query(where, "select source_name, status from meta.releases order by 1")
     assert statuses == [
         ("import/2018-10/broken.csv", "rejected"),
         ("import/2018-10/ceuta.csv", "loaded"),
     ]
-    [(rows,)] = query(published, "select count(*) from core.trade_detailed")
+    [(rows,)] = query(where, "select count(*) from core.trade_detailed")
     assert rows == 5
 
 
-def run_example(path: Path, name: str) -> list[tuple]:
-    return query(path, (PROJECT_DIR / "sql" / "examples" / name).read_text(encoding="utf-8"))
+def run_example(where: Where, name: str) -> list[tuple]:
+    return query(where, (PROJECT_DIR / "sql" / "examples" / name).read_text(encoding="utf-8"))
 
 
 def test_example_queries_answer_the_articles_questions(sample_run: SampleRun) -> None:
@@ -284,7 +314,7 @@ def test_the_long_series_from_the_2013_peak(sample_run: SampleRun) -> None:
     assert years[2020] == pytest.approx(539e6, rel=0.005)
     assert years[2021] == pytest.approx(318e6, rel=0.005)
     assert max(years, key=years.__getitem__) == 2013
-    con = duckdb.connect(str(sample_run.warehouse), read_only=True)
+    con = sample_run.warehouse.connect()
     try:
         paragraph = report.article(con, "PRK", report.HalfYear(2025, "H1"))
     finally:
@@ -361,7 +391,7 @@ def test_the_html_report_of_a_partner_with_a_yuan_table(
     sources list shows them in yuan (never converted), rather than failing on no dollars."""
     from customs_etl.report.html import write_html_report
 
-    con = duckdb.connect(str(sample_run.warehouse), read_only=True)
+    con = sample_run.warehouse.connect()
     try:
         files = write_html_report(con, "USA", report.HalfYear(2025, "H1"), tmp_path)
         [(cny,)] = con.execute(

@@ -10,11 +10,15 @@ from pathlib import Path
 import duckdb
 
 from customs_etl.errors import RunInProgressError
+from customs_etl.load import lake
 
 
 def connect(
     path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "500MB"
 ) -> duckdb.DuckDBPyConnection:
+    # A lake run's build is its open transaction, lent to each step (lake.start_build).
+    if (borrowed := lake.borrow(path)) is not None:
+        return borrowed  # type: ignore[return-value]
     # Insertion order is not a promise of any table here; keeping it costs memory in big builds.
     config: dict[str, str | bool | int] = {
         "threads": threads,

@@ -3,12 +3,15 @@ grain rules (no row delivered twice by the current files of a month)."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
 
 from customs_etl.errors import ReleaseError
 from customs_etl.extract.releases import one_per_release
+from customs_etl.load import lake
 from customs_etl.load.commodity_names import replace_names
 from customs_etl.load.registry import ReleaseRecord, record_release, record_releases
 
@@ -25,6 +28,34 @@ CORE_TABLES = {
 _CORE_COLUMNS = "columns(c -> c not in ('partner_iso3', 'partner_name', 'commodity_name_source'))"
 
 
+class _DeliveredTwice(Exception):
+    """Some row of a month's releases is delivered by two downloads (see _load_together)."""
+
+
+@contextlib.contextmanager
+def _transaction(
+    con: duckdb.DuckDBPyConnection, undo: tuple[str, list[str]] | None = None
+) -> Iterator[None]:
+    """A unit of work. On the lake, a run is one transaction already and DuckDB has no
+    savepoints: a release refused inside it has its rows (`undo`: table, release ids) taken
+    out again instead; any other error aborts the run's transaction whole."""
+    if getattr(con, "in_run_transaction", False):
+        try:
+            yield
+        except (ReleaseError, _DeliveredTwice):
+            if undo:
+                lake.undo_refused(con, *undo)
+            raise
+        return
+    con.execute("begin transaction")
+    try:
+        yield
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+
+
 def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRecord) -> int:
     """Replace a release's rows as a unit, in one transaction with its registry entry.
 
@@ -32,8 +63,7 @@ def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRe
     different file) would be counted twice: the release is refused and nothing of it stays.
     Preliminary tables overlap by design (each vintage restates its months)."""
     table = CORE_TABLES[record.kind]
-    con.execute("begin transaction")
-    try:
+    with _transaction(con, undo=(table, [record.release_id])):
         con.execute(f"delete from {table} where release_id = ?", [record.release_id])
         con.execute(
             f"insert into {table} by name select {_CORE_COLUMNS} from read_parquet(?)",
@@ -43,10 +73,6 @@ def load_release(con: duckdb.DuckDBPyConnection, staged: Path, record: ReleaseRe
             _refuse_duplicated_grain(con, record)
             replace_names(con, [(staged, record)])
         record_release(con, record)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
     return record.row_count or 0
 
 
@@ -92,33 +118,38 @@ def _load_together(con: duckdb.DuckDBPyConnection, group: list[tuple[Path, Relea
     row is delivered by two downloads."""
     records = [record for _, record in group]
     ids = [record.release_id for record in records]
-    con.execute("begin transaction")
     try:
-        reloaded = con.execute(
-            "select release_id from meta.releases "
-            "where status = 'loaded' and list_contains($ids, release_id)",
-            {"ids": ids},
-        ).fetchall()
-        if reloaded:
-            con.execute(
-                "delete from core.trade_detailed where list_contains($ids, release_id)",
-                {"ids": [release_id for (release_id,) in reloaded]},
-            )
-        con.execute(
-            f"insert into core.trade_detailed by name select {_CORE_COLUMNS} "
-            "from read_parquet($paths)",
-            {"paths": [str(staged) for staged, _ in group]},
-        )
-        if _grain_delivered_twice(con, records):
-            con.execute("rollback")
-            return False
-        replace_names(con, group)
-        record_releases(con, records)
-        con.execute("commit")
-    except Exception:
-        con.execute("rollback")
-        raise
+        with _transaction(con, undo=("core.trade_detailed", ids)):
+            _load_group(con, group, records, ids)
+    except _DeliveredTwice:
+        return False
     return True
+
+
+def _load_group(
+    con: duckdb.DuckDBPyConnection,
+    group: list[tuple[Path, ReleaseRecord]],
+    records: list[ReleaseRecord],
+    ids: list[str],
+) -> None:
+    reloaded = con.execute(
+        "select release_id from meta.releases "
+        "where status = 'loaded' and list_contains($ids, release_id)",
+        {"ids": ids},
+    ).fetchall()
+    if reloaded:
+        con.execute(
+            "delete from core.trade_detailed where list_contains($ids, release_id)",
+            {"ids": [release_id for (release_id,) in reloaded]},
+        )
+    con.execute(
+        f"insert into core.trade_detailed by name select {_CORE_COLUMNS} from read_parquet($paths)",
+        {"paths": [str(staged) for staged, _ in group]},
+    )
+    if _grain_delivered_twice(con, records):
+        raise _DeliveredTwice
+    replace_names(con, group)
+    record_releases(con, records)
 
 
 # The latest vintage of every download already loaded for a month and flow, other than the

@@ -201,9 +201,21 @@ def create_schemas(con: duckdb.DuckDBPyConnection) -> None:
 def apply_ddl(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
     create_schemas(con)
     migrations.before_ddl(con)
+    lake = _is_ducklake(con)
     for model in ordered([m for m in discover_models(sql_dir) if m.is_ddl]):
-        con.execute(model.sql)
+        # DuckLake has no primary keys or unique constraints: the loader keeps keys unique.
+        con.execute(_PRIMARY_KEY.sub("", model.sql) if lake else model.sql)
     migrations.after_ddl(con)
+
+
+_PRIMARY_KEY = re.compile(r"\s+primary key\b", re.IGNORECASE)
+
+
+def _is_ducklake(con: duckdb.DuckDBPyConnection) -> bool:
+    found = con.execute(
+        "select type from duckdb_databases() where database_name = current_database()"
+    ).fetchone()
+    return bool(found) and found[0] == "ducklake"
 
 
 class Checksums:
@@ -359,8 +371,9 @@ def _drop_if_other_kind(con: duckdb.DuckDBPyConnection, model: Model) -> None:
 def _existing_kind(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str | None:
     """`table`, `view`, or None when there is no such object."""
     found = con.execute(
+        # In this database only: an as-of file attaches the lake, whose tables are listed too.
         "select table_type from information_schema.tables where table_schema = ? "
-        "and table_name = ?",
+        "and table_name = ? and table_catalog = current_database()",
         [schema, table],
     ).fetchone()
     return {"BASE TABLE": "table", "VIEW": "view"}.get(found[0]) if found else None
@@ -380,8 +393,10 @@ def _record(
     if registry is None:
         return
     materialized = "incremental" if model.incremental else model.materialization
+    # delete + insert rather than `insert or replace`: DuckLake has no primary keys.
+    con.execute("delete from meta.models where model = ?", [model.name])
     con.execute(
-        "insert or replace into meta.models "
+        "insert into meta.models "
         "(model, checksum, materialized, last_build, months_rebuilt, built_at) "
         "values (?, ?, ?, ?, ?, ?)",
         [
@@ -419,10 +434,10 @@ def build_models(
     build of an incremental mart runs `chunk_months` months at a time (None: one statement),
     so that its memory does not grow with the history."""
     variables = {"seeds_dir": str(seeds_dir.resolve())}
-    con.execute("begin transaction")
-    try:
+
+    def build_all() -> list[str]:
         every_month = None if chunk_months is None else registry.core_months(con)
-        built = build(
+        return build(
             con,
             sql_dir,
             variables,
@@ -431,6 +446,12 @@ def build_models(
             all_periods=every_month,
             chunk_months=chunk_months or CHUNK_MONTHS,
         )
+
+    if getattr(con, "in_run_transaction", False):
+        return build_all()  # a lake run: inside the run's one transaction already
+    con.execute("begin transaction")
+    try:
+        built = build_all()
         con.execute("commit")
     except Exception:
         con.execute("rollback")

@@ -77,18 +77,15 @@ def record_release(con: duckdb.DuckDBPyConnection, record: ReleaseRecord) -> Non
     record_releases(con, [record])
 
 
+# The rows to write; the upsert is delete + insert (DuckLake has no primary keys, so no
+# `insert or replace`).
 _RECORD_RELEASES = """
-insert or replace into meta.releases (
-    release_id, source_name, kind, flow, period, currency, hs_level, dialect, encoding,
-    size_bytes, row_count, value_total, status, error, received_at, loaded_at,
-    slot_name, published_on, months_covered
-)
 select
     new.release_id, new.source_name, new.kind, new.flow, new.period, new.currency,
     new.hs_level, new.dialect, new.encoding, new.size_bytes, new.row_count, new.value_total,
-    new.status, new.error, coalesce(known.received_at, $now),
-    case when new.status = 'loaded' then $now end,
-    coalesce(new.slot_name, new.source_name), new.published_on, new.months_covered
+    new.status, new.error, coalesce(known.received_at, $now) as received_at,
+    case when new.status = 'loaded' then $now end as loaded_at,
+    coalesce(new.slot_name, new.source_name) as slot_name, new.published_on, new.months_covered
 from new_records as new
 left join meta.releases as known using (release_id)
 """
@@ -121,9 +118,18 @@ def record_releases(con: duckdb.DuckDBPyConnection, records: list[ReleaseRecord]
     con.register("new_records", new_records)
     try:
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        con.execute(_RECORD_RELEASES, {"now": now})
+        rows = con.execute(_RECORD_RELEASES, {"now": now}).pl()
     finally:
         con.unregister("new_records")
+    con.execute(
+        "delete from meta.releases where list_contains(?, release_id)",
+        [new_records["release_id"].to_list()],
+    )
+    con.register("release_rows", rows)
+    try:
+        con.execute("insert into meta.releases by name select * from release_rows")
+    finally:
+        con.unregister("release_rows")
 
 
 _PRELIMINARY_NEIGHBOURS = """

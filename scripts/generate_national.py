@@ -37,6 +37,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import gacc_csv  # scripts/, beside this file (on sys.path when run or imported from here)
 import numpy as np
 import polars as pl
 
@@ -44,20 +45,6 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 FLOWS = ("export", "import")
 MAX_ROWS_PER_FILE = 10_000  # the platform's download cap
 UNIVERSE_FACTOR = 1.35  # non-empty cells per flow / rows per month
-HEADER = (
-    "Date of data",
-    "Trading partner code",
-    "Trading partner",
-    "Commodity code",
-    "Commodity",
-    "Customs Regime code",
-    "Customs Regime",
-    "Quantity",
-    "Unit",
-    "Supplimentary Quantity",  # GACC's own spelling
-    "Supplimentary Unit",
-    "US dollar",
-)
 # China's monthly trade, order of magnitude (USD): the month's values add up to about this.
 MONTHLY_TOTAL_USD = {"export": 300_000_000_000, "import": 210_000_000_000}
 SEASON = (0.92, 0.72, 0.98, 1.0, 1.02, 1.03, 1.05, 1.06, 1.04, 1.02, 1.05, 1.09)
@@ -402,10 +389,6 @@ def thousands(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def quoted(text: str) -> str:
-    return '"' + text.replace('"', '""') + '"'
-
-
 def quote_expr(column: str) -> pl.Expr:
     return '"' + pl.col(column).str.replace_all('"', '""', literal=True) + '"'
 
@@ -421,8 +404,8 @@ def render_lines(frame: pl.DataFrame, seeds: Seeds, period: str) -> pl.DataFrame
     codes = seeds.commodities.select(
         h_code=quote_expr("hs_code"), h_name=quote_expr("description_en")
     )
-    units = pl.Series("u_name", [quoted(u[0]) for u in UNITS])
-    date = quoted(period.replace("-", ""))
+    units = pl.Series("u_name", [gacc_csv.quoted(u[0]) for u in UNITS])
+    date = gacc_csv.quoted(period.replace("-", ""))
     line = pl.concat_str(
         [
             pl.lit(date),
@@ -448,10 +431,10 @@ def render_lines(frame: pl.DataFrame, seeds: Seeds, period: str) -> pl.DataFrame
         h_code=codes["h_code"].gather(frame["hs_idx"]),
         h_name=codes["h_name"].gather(frame["hs_idx"]),
         u_name=units.gather(frame["unit_idx"]),
-    ).select("file_no", (line + pl.lit(",\r\n")).alias("line"))
+    ).select("file_no", (line + pl.lit(gacc_csv.LINE_END)).alias("line"))
 
 
-HEADER_LINE = ",".join(quoted(h) for h in HEADER) + ",\r\n"
+HEADER_LINE = gacc_csv.english_line(gacc_csv.EN_HEADER)
 
 
 def write_month(lines: pl.DataFrame, folder: Path) -> list[Path]:

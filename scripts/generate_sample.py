@@ -8,7 +8,7 @@ files named `prk_hs2_constructed_*.csv`, CONSTRUCTED like the rest, calibrated t
 figures reported for 2013-2021 (the 2013 peak, the fall after the 2017 sanctions, the 2020
 collapse). The China-DPRK monthly totals follow the figures news agencies reported from
 GACC data (copied into PUBLISHED below with their sources); everything else is invented but
-plausible. It also writes English preliminary ("flash") table pages for 2025 and Jan-Feb 2026
+plausible. It also writes English preliminary table pages for 2025 and Jan-Feb 2026
 (landing/preliminary/), read back with the product's parser before they are kept. The output
 is byte-identical on every run: one `random.Random` per named stream.
 
@@ -28,6 +28,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from html import escape
 from pathlib import Path
+
+import gacc_csv  # scripts/, beside this file (on sys.path when run as a script)
 
 from customs_etl.transform.preliminary_tables import parse_preliminary_table
 
@@ -592,35 +594,6 @@ PARTNERS: tuple[Partner, ...] = (
 SEASON = (1.0, 0.78, 0.98, 1.0, 1.02, 1.03, 1.05, 1.05, 1.04, 1.0, 1.03, 1.08)
 
 # --- File formats --------------------------------------------------------------------------------
-EN_HEADER = (
-    "Date of data",
-    "Trading partner code",
-    "Trading partner",
-    "Commodity code",
-    "Commodity",
-    "Customs Regime code",
-    "Customs Regime",
-    "Quantity",
-    "Unit",
-    "Supplimentary Quantity",
-    "Supplimentary Unit",
-    "US dollar",
-)
-ZH_HEADER = (
-    "数据年月",
-    "商品编码",
-    "商品名称",
-    "贸易伙伴编码",
-    "贸易伙伴名称",
-    "贸易方式编码",
-    "贸易方式名称",
-    "第一数量",
-    "第一计量单位",
-    "第二数量",
-    "第二计量单位",
-    "美元",
-)
-REGIME_COLUMNS = (5, 6)  # positions of the regime columns in both headers
 UNITS_EN = {
     "千克": "Kilogram",
     "个": "Number of item",
@@ -904,27 +877,18 @@ def chinese_fields(row: Row, seeds: Seeds, with_regime: bool, dash: str) -> list
     ]
 
 
-def header(names: Sequence[str], with_regime: bool) -> list[str]:
-    return [n for i, n in enumerate(names) if with_regime or i not in REGIME_COLUMNS]
+def header(names: Sequence[str], with_regime: bool) -> Sequence[str]:
+    return names if with_regime else gacc_csv.without_regime(names)
 
 
 def render_english(rows: Sequence[Row], seeds: Seeds, with_regime: bool, dash: str) -> bytes:
-    """Every field quoted, a trailing comma, CRLF, UTF-8: as the English platform exports."""
-    lines = [header(EN_HEADER, with_regime)]
-    lines += [english_fields(row, seeds, with_regime, dash) for row in rows]
-    text = "".join(
-        ",".join('"' + f.replace('"', '""') + '"' for f in line) + ",\r\n" for line in lines
-    )
-    return text.encode("utf-8")
+    lines = [english_fields(row, seeds, with_regime, dash) for row in rows]
+    return gacc_csv.english_csv(header(gacc_csv.EN_HEADER, with_regime), lines)
 
 
 def render_chinese(rows: Sequence[Row], seeds: Seeds, with_regime: bool, dash: str) -> bytes:
-    """Plain CSV (quotes only where needed), CRLF, GB18030: as the Chinese platform exports."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header(ZH_HEADER, with_regime))
-    writer.writerows(chinese_fields(row, seeds, with_regime, dash) for row in rows)
-    return buffer.getvalue().encode("gb18030")
+    lines = [chinese_fields(row, seeds, with_regime, dash) for row in rows]
+    return gacc_csv.chinese_csv(header(gacc_csv.ZH_HEADER, with_regime), lines)
 
 
 @dataclass(frozen=True)
@@ -1060,15 +1024,15 @@ def calibration(files: Sequence[OutFile]) -> list[tuple[Published, int, float]]:
     return report
 
 
-# --- Preliminary (flash) tables ------------------------------------------------------------------
+# --- Preliminary tables ------------------------------------------------------------------
 # GACC's English table "(4) China's Total Export & Import Values by Country/Region, <Mon YYYY>
 # (in USD)", one static HTML page per release, under landing/preliminary/<YYYY-MM>/. The rows of
 # the partners with detailed data are the detailed sample's totals rounded to the printed digit
-# (so a flash-vs-detailed cross-check agrees within rounding), except the two DELIBERATE cases
+# (so a preliminary-vs-detailed cross-check agrees within rounding), except the two DELIBERATE cases
 # below; the blocs, the rest of the world and every CNY figure are invented. 2026 Jan-Feb exists
 # only here (the detailed sample ends in 2025-12).
 PRELIM_DIR = "preliminary"
-# (folder month, publication date): flash tables on the 7th-14th of the following month;
+# (folder month, publication date): preliminary tables on the 7th-14th of the following month;
 # January and February together in March, cumulative only (folder of February).
 PRELIM_RELEASES: tuple[tuple[str, str], ...] = (
     ("2025-02", "2025-03-07"),
@@ -1098,11 +1062,11 @@ PRELIM_ROWS: tuple[tuple[str, str], ...] = (
 )
 PRELIM_PARTNERS = tuple(label for label, code in PRELIM_ROWS if code)
 PRELIM_BLOCS = (*(label for label, code in PRELIM_ROWS if not code and label != "Total"), REST)
-# DELIBERATE case (a): the first June 2025 page (published with the other flash tables) prints
+# DELIBERATE case (a): the first June 2025 page (published with the other preliminary tables) prints
 # this partner-flow month off the detailed total by `per_mille`; a second June page published
 # later revises it to the detailed figure. Only that partner's row differs between the pages.
 PRELIM_REVISION = ("2025-06", "United States", "export", -8, "2025-08-08")
-# DELIBERATE case (b): the flash figure of this partner-month-flow is `per_mille` above the
+# DELIBERATE case (b): the preliminary figure of this partner-month-flow is `per_mille` above the
 # detailed total (above the 0.5% the product's cross-check tolerates). Later pages' January-to-
 # month values use the detailed month again, as a later cumulative carries the corrected month.
 PRELIM_DISAGREEMENT = ("2025-04", "Korea,Rep.", "import", 12)
@@ -1492,7 +1456,7 @@ def check_prelim_against_detailed(
                     raise SystemExit(f"{page.relative}: {row.label} {row.flow} misses by <= 0.5%")
                 misses.add((page.period, row.label, row.flow, page.published_on))
     if misses != expected_misses:
-        raise SystemExit(f"flash-vs-detailed misses {sorted(misses)}, not {expected_misses}")
+        raise SystemExit(f"preliminary-vs-detailed misses {sorted(misses)}, not {expected_misses}")
 
 
 def write_prelim(pages: Sequence[PrelimPage], out: Path, expected: Path) -> int:

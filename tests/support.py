@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from customs_etl import job
@@ -16,22 +17,21 @@ FIXTURES = PROJECT_DIR / "tests" / "fixtures"
 SAMPLE_LANDING = PROJECT_DIR / "data" / "sample" / "landing"
 SQL_DIR = PROJECT_DIR / "sql"
 SEEDS_DIR = Path(os.environ.get("CUSTOMS_SEEDS_DIR", PROJECT_DIR / "seeds"))
-
-ENGLISH_HEADER = (
-    '"Date of data","Trading partner code","Trading partner","Commodity code","Commodity",'
-    '"Quantity","Unit","Supplimentary Quantity","Supplimentary Unit","US dollar",'
-)
+# scripts/ is not a package: its GACC CSV writer is imported from the folder.
+sys.path.insert(0, str(PROJECT_DIR / "scripts"))
+import gacc_csv  # noqa: E402
 
 
 def export_file(folder: Path, name: str, period: str, lines: list[tuple[str, str, int]]) -> Path:
-    """An English query export: (partner code, commodity code, value) per line."""
-    rows = [ENGLISH_HEADER] + [
-        f'"{period}","{partner}","x","{code}","x","1","Kilogram","0","-","{value:,}",'
+    """An English query export without regime columns, written by the one GACC CSV writer
+    (scripts/gacc_csv.py): (partner code, commodity code, value) per line."""
+    rows = [
+        (period, partner, "x", code, "x", "1", "Kilogram", "0", "-", f"{value:,}")
         for partner, code, value in lines
     ]
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    path.write_bytes(gacc_csv.english_csv(gacc_csv.without_regime(gacc_csv.EN_HEADER), rows))
     return path
 
 

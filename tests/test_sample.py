@@ -37,7 +37,7 @@ LATER_VINTAGE = "import/2017-12/prk_hs2_constructed_en.published-2018-09-30.csv"
 DETAILED_FLOWS = ("export", "import")
 PRELIMINARY = LANDING / "preliminary"
 EXPECTED_PRELIMINARY = SAMPLE_DIR / "expected_preliminary.csv"
-# Partner rows of the flash tables with detailed data in the sample, by GACC partner code.
+# Partner rows of the preliminary tables with detailed data in the sample, by GACC partner code.
 PRELIM_PARTNER_CODES = {
     "Japan": "116",
     "Korea,Rep.": "133",
@@ -47,8 +47,8 @@ PRELIM_PARTNER_CODES = {
 PRELIM_LABELS = {"Total", "ASEAN", "European Union", *PRELIM_PARTNER_CODES}
 # One unit of the last printed digit: 0.1 USD1 Million, 0.01 CNY 100 Million.
 PRINTED_UNIT = {"USD": 100_000, "CNY": 1_000_000}
-# The two deliberate flash-vs-detailed differences documented in data/sample/README.md:
-# (page, partner, flow) -> flash / detailed - 1, in per mille.
+# The two deliberate preliminary-vs-detailed differences documented in data/sample/README.md:
+# (page, partner, flow) -> preliminary_cells / detailed - 1, in per mille.
 FIRST_JUNE = "preliminary/2025-06/prelim_202506_usd.published-2025-07-14.html"
 REVISED_JUNE = "preliminary/2025-06/prelim_202506_usd.published-2025-08-08.html"
 APRIL = "preliminary/2025-04/prelim_202504_usd.published-2025-05-09.html"
@@ -356,11 +356,11 @@ def test_no_goods_the_un_bans(lines: list[Line]) -> None:
         assert not line.hs.startswith(banned), line
 
 
-# --- Preliminary (flash) table pages ---------------------------------------------------------
+# --- Preliminary table pages ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Flash:
+class PreliminaryCell:
     file: str  # landing-relative path
     period: str  # folder month YYYY-MM
     months_covered: int
@@ -374,10 +374,10 @@ class Flash:
 
 
 @pytest.fixture(scope="module")
-def flash() -> list[Flash]:
+def preliminary_cells() -> list[PreliminaryCell]:
     with EXPECTED_PRELIMINARY.open(encoding="utf-8", newline="") as handle:
         return [
-            Flash(
+            PreliminaryCell(
                 r["file"],
                 r["period"],
                 int(r["months_covered"]),
@@ -402,13 +402,15 @@ def detailed() -> dict[tuple[str, str, str], int]:
         }
 
 
-def test_preliminary_pages_layout_names_and_calendar(flash: list[Flash]) -> None:
+def test_preliminary_pages_layout_names_and_calendar(
+    preliminary_cells: list[PreliminaryCell],
+) -> None:
     pages = [p.relative_to(LANDING).as_posix() for p in sample_files(PRELIMINARY)]
-    assert pages == sorted({row.file for row in flash})
+    assert pages == sorted({row.file for row in preliminary_cells})
     assert len(pages) == 14
-    periods = {row.period for row in flash}
+    periods = {row.period for row in preliminary_cells}
     assert periods == {"2025-02", *(f"2025-{m:02d}" for m in range(3, 13)), "2026-02"}
-    for row in flash:
+    for row in preliminary_cells:
         folder, name = row.file.split("/")[1:]
         stamp = row.period.replace("-", "")
         assert folder == row.period
@@ -419,17 +421,19 @@ def test_preliminary_pages_layout_names_and_calendar(flash: list[Flash]) -> None
         assert row.months_covered == (2 if month == 2 else 1)
         if row.file == REVISED_JUNE:  # the revision came out later
             assert published == (2025, 8, 8)
-        else:  # flash tables on the 7th-14th of the following month; Jan-Feb in March
+        else:  # preliminary tables on the 7th-14th of the following month; Jan-Feb in March
             assert published[:2] == following and 7 <= published[2] <= 14, row.file
-    assert {row.label for row in flash} == PRELIM_LABELS  # never the DPRK
-    assert {(row.file, row.currency) for row in flash if row.currency == "CNY"} == {
+    assert {row.label for row in preliminary_cells} == PRELIM_LABELS  # never the DPRK
+    assert {(row.file, row.currency) for row in preliminary_cells if row.currency == "CNY"} == {
         ("preliminary/2025-06/prelim_202506_cny.published-2025-07-14.html", "CNY")
     }
 
 
-def test_every_preliminary_page_parses_to_the_expected_values(flash: list[Flash]) -> None:
-    by_file: dict[str, list[Flash]] = defaultdict(list)
-    for row in flash:
+def test_every_preliminary_page_parses_to_the_expected_values(
+    preliminary_cells: list[PreliminaryCell],
+) -> None:
+    by_file: dict[str, list[PreliminaryCell]] = defaultdict(list)
+    for row in preliminary_cells:
         by_file[row.file].append(row)
     for file, rows in by_file.items():
         table = parse_preliminary_table((LANDING / file).read_bytes(), file)
@@ -448,11 +452,15 @@ def test_every_preliminary_page_parses_to_the_expected_values(flash: list[Flash]
         assert parsed == [(r.label, r.flow, r.month, r.ytd, r.yoy) for r in rows], file
 
 
-def test_preliminary_figures_are_internally_consistent(flash: list[Flash]) -> None:
+def test_preliminary_figures_are_internally_consistent(
+    preliminary_cells: list[PreliminaryCell],
+) -> None:
     """Total = export + import and Total > the listed rows (an unlisted rest), within
     rounding; a month never exceeds January-to-month; January-to-month never falls."""
-    cells: dict[tuple[str, str, str], Flash] = {(r.file, r.label, r.flow): r for r in flash}
-    for row in flash:
+    cells: dict[tuple[str, str, str], PreliminaryCell] = {
+        (r.file, r.label, r.flow): r for r in preliminary_cells
+    }
+    for row in preliminary_cells:
         unit = PRINTED_UNIT[row.currency]
         assert row.ytd % unit == 0 and (row.month is None or row.month % unit == 0)
         if row.months_covered == 1:
@@ -466,7 +474,7 @@ def test_preliminary_figures_are_internally_consistent(flash: list[Flash]) -> No
                     continue
                 parts = [getattr(cells[row.file, row.label, f], column) for f in DETAILED_FLOWS]
                 assert abs(total - sum(parts)) <= unit, row
-    for file in {row.file for row in flash}:
+    for file in {row.file for row in preliminary_cells}:
         for flow in ("total", *DETAILED_FLOWS):
             listed = sum(
                 cells[file, label, flow].ytd for label in PRELIM_LABELS if label != "Total"
@@ -474,7 +482,7 @@ def test_preliminary_figures_are_internally_consistent(flash: list[Flash]) -> No
             assert cells[file, "Total", flow].ytd > listed
     # The latest page of each month, in order: January-to-month grows within a year.
     latest: dict[str, str] = {}
-    for row in sorted(flash, key=lambda r: r.published_on):
+    for row in sorted(preliminary_cells, key=lambda r: r.published_on):
         if row.currency == "USD":
             latest[row.period] = row.file
     for label in PRELIM_LABELS:
@@ -483,8 +491,8 @@ def test_preliminary_figures_are_internally_consistent(flash: list[Flash]) -> No
             assert ytds == sorted(ytds), (label, flow)
 
 
-def test_flash_agrees_with_detailed_except_the_documented_cases(
-    flash: list[Flash], detailed: dict[tuple[str, str, str], int]
+def test_preliminary_agrees_with_detailed_except_the_documented_cases(
+    preliminary_cells: list[PreliminaryCell], detailed: dict[tuple[str, str, str], int]
 ) -> None:
     """Month and January-to-month values of the partners with detailed data are the detailed
     totals rounded to 0.1 USD million, except the two deliberate cases of the README."""
@@ -496,7 +504,7 @@ def test_flash_agrees_with_detailed_except_the_documented_cases(
     half = PRINTED_UNIT["USD"] // 2
     misses: dict[tuple[str, str, str], tuple[int, int]] = {}
     ytd_misses = set()
-    for row in flash:
+    for row in preliminary_cells:
         code = PRELIM_PARTNER_CODES.get(row.label)
         if row.currency != "USD" or code is None or row.period >= "2026":
             continue
@@ -519,9 +527,11 @@ def test_flash_agrees_with_detailed_except_the_documented_cases(
         assert abs(printed / value - 1) > 0.005  # beyond the product's cross-check tolerance
 
 
-def test_the_revised_june_page_differs_in_one_partner_only(flash: list[Flash]) -> None:
-    first = {(r.label, r.flow): r for r in flash if r.file == FIRST_JUNE}
-    revised = {(r.label, r.flow): r for r in flash if r.file == REVISED_JUNE}
+def test_the_revised_june_page_differs_in_one_partner_only(
+    preliminary_cells: list[PreliminaryCell],
+) -> None:
+    first = {(r.label, r.flow): r for r in preliminary_cells if r.file == FIRST_JUNE}
+    revised = {(r.label, r.flow): r for r in preliminary_cells if r.file == REVISED_JUNE}
     assert first.keys() == revised.keys()
     changed = {
         key

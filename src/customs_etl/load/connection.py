@@ -13,7 +13,12 @@ from customs_etl.errors import RunInProgressError
 
 
 def connect(
-    path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "500MB"
+    path: Path,
+    *,
+    read_only: bool = False,
+    threads: int = 2,
+    memory_limit: str = "500MB",
+    extra: dict[str, str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     # Insertion order is not a promise of any table here; keeping it costs memory in big builds.
     config: dict[str, str | bool | int] = {
@@ -23,7 +28,11 @@ def connect(
     }
     if read_only:
         # Ad-hoc SQL may read the marts and nothing else: no files, no extensions, no ATTACH.
-        config |= {"enable_external_access": False, "lock_configuration": True}
+        config["enable_external_access"] = False
+    # After external access is off (DuckDB applies them in order), before the lock.
+    config |= extra or {}
+    if read_only:
+        config["lock_configuration"] = True
     return duckdb.connect(str(path), read_only=read_only, config=config)
 
 

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
 
+from customs_etl.guard import written_whole
 
-def export_marts(published: Path, directory: Path) -> list[Path]:
-    """One Parquet file per mart table, from a read-only connection of our own."""
+
+def export_marts(
+    published: Path, directory: Path, check: Callable[[Path], object] | None = None
+) -> list[Path]:
+    """One Parquet file per mart table, from a read-only connection of our own. Each file is
+    written beside its name and renamed into place (`check` vets each name first)."""
     directory.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(str(published), read_only=True)
     try:
@@ -16,14 +22,15 @@ def export_marts(published: Path, directory: Path) -> list[Path]:
             "select table_name from information_schema.tables "
             "where table_schema = 'marts' order by table_name"
         ).fetchall()
-        written = []
-        for (table,) in tables:
-            target = directory / f"{table}.parquet"
-            con.execute(f"copy marts.{table} to '{_quoted(target)}' (format parquet)")
-            written.append(target)
+        targets = [directory / f"{table}.parquet" for (table,) in tables]
+        for target in targets if check else ():
+            check(target)  # type: ignore[misc]
+        for (table,), target in zip(tables, targets, strict=True):
+            with written_whole(target) as partial:
+                con.execute(f"copy marts.{table} to '{_quoted(partial)}' (format parquet)")
     finally:
         con.close()
-    return written
+    return targets
 
 
 def _quoted(path: Path) -> str:

@@ -39,6 +39,7 @@ class Case:
     stdin: str | None = None
     nothing_written: tuple[str, ...] = field(default_factory=tuple)  # paths that must not appear
     settings: tuple[tuple[str, str], ...] = ()  # environment variables of this case
+    logs: bool = False  # a job's run: its log lines come first, the one-line error last
 
 
 @dataclass(frozen=True)
@@ -265,6 +266,14 @@ def cases(w: Warehouse) -> list[Case]:
             ("no such file",),
         ),
         Case("ingest without a flow", ["ingest", str(root / "a-file.txt")], 2, ("--flow",)),
+        Case(
+            "ingest with the landing zone a file",
+            ["ingest", str(root / "landing" / "export/2024-02/a.csv"), "--flow", "export"],
+            1,
+            ("cannot use", "a-file.txt", "expected a path this user can read and write"),
+            settings=(("CUSTOMS_LANDING_ZONE_DIR", str(root / "a-file.txt")),),
+            logs=True,
+        ),
         # What used to end in a traceback now works, and says so on stdout.
         Case(
             "a setting that does not parse",
@@ -322,8 +331,10 @@ def test_every_misuse_is_one_line_and_changes_nothing(
             problems.append(f"{shown} (expected exit {case.exit_code})")
         elif "Traceback" in result.stderr + result.stdout:
             problems.append(f"{shown} (a traceback)")
-        elif case.exit_code != 0 and len(stderr_lines) != 1:
+        elif case.exit_code != 0 and len(stderr_lines) != 1 and not case.logs:
             problems.append(f"{shown} (expected exactly one line)")
+        elif case.logs and not all(word in stderr_lines[-1] for word in case.words):
+            problems.append(f"{shown} (expected {case.words} on the last line)")
         elif not all(word in (result.stderr + result.stdout) for word in case.words):
             problems.append(f"{shown} (expected {case.words})")
         for written in case.nothing_written:

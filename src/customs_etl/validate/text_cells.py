@@ -23,9 +23,16 @@ _FORMULA_NAME = r"^(?:[=+@]|-[^-\s])"
 
 
 def known_units(seeds_dir: object) -> list[str]:
-    """Every unit GACC uses, by its English and its Chinese name (seeds/units.csv)."""
+    """Every unit GACC uses, by its English and its Chinese name: seeds/units.csv (GACC's whole
+    list), and the English renderings of seeds/quantity_units.csv (what the marts show), which
+    the two seeds give alike for the units both list."""
     units = seeds.read_seed(seeds_dir, "units")  # type: ignore[arg-type]
-    return units["unit_en"].to_list() + units["unit_zh"].to_list()
+    shown = seeds.read_seed(seeds_dir, "quantity_units")  # type: ignore[arg-type]
+    return [
+        *units["unit_en"].to_list(),
+        *units["unit_zh"].to_list(),
+        *shown["quantity_unit_en"].to_list(),
+    ]
 
 
 def check_release_text(frame: pl.DataFrame, source_name: str, units: list[str]) -> None:

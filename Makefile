@@ -108,7 +108,7 @@ stop: ## End the worker and server that make serve started (and nothing else)
 
 clean: ## Remove the environment, built warehouse and caches (never the sample, seeds or landing zone)
 	rm -rf $(VENV) $(TOOLS) .prefect .customs .pytest_cache .ruff_cache
-	rm -f warehouse/*.duckdb warehouse/.*.build warehouse/.*.lock warehouse/*.wal
+	rm -f warehouse/*.duckdb warehouse/.*.build warehouse/.*.link warehouse/.*.lock warehouse/*.wal
 	rm -rf warehouse/versions warehouse/quarantine warehouse/as_of reports
 
 $(UV):

@@ -18,6 +18,7 @@ from prefect.exceptions import MissingContextError
 from prefect.logging import get_logger, get_run_logger
 
 from customs_etl import backend
+from customs_etl import markdown as md
 
 if TYPE_CHECKING:
     from customs_etl.job import RunSummary
@@ -167,7 +168,7 @@ def _markdown(
     lines = [
         f"# Customs warehouse run `{summary.run_id[:8]}`",
         "",
-        f"{counts} Published `{summary.warehouse_path}`.",
+        f"{md.text(counts)} Published {md.code(summary.warehouse_path)}.",
         "",
         f"## China-DPRK ({PARTNER}) trade by half-year, US dollars",
         "",
@@ -227,8 +228,8 @@ def _markdown(
     if summary.rejected:
         for name, why in summary.rejected.items():
             reason = why.strip().splitlines() or [""]
-            lines.append(f"- `{name}`: {reason[0]}")
-            lines += [f"  {line}" for line in reason[1:]]
+            lines.append(f"- {md.code(name)}: {md.text(reason[0])}")
+            lines += [f"  {md.text(line)}" for line in reason[1:]]
     else:
         lines.append("None.")
     return "\n".join(lines) + "\n"
@@ -251,4 +252,5 @@ def _month(period: dt.date | None) -> str:
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|")
+    """A file name in a table cell: text, not markup (markdown.text)."""
+    return md.text(text)

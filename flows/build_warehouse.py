@@ -21,6 +21,10 @@ from customs_etl.transform import parse
 from flows import events
 from flows.artifacts import publish_run_artifacts
 from flows.compute import compute_for
+from flows.processes import tie_temporary_server_to_this_process
+
+# Run without PREFECT_API_URL, the flow's temporary server must not outlive its process.
+tie_temporary_server_to_this_process()
 
 
 def _parse_cache_key(_: TaskRunContext, parameters: dict[str, object]) -> str:

@@ -19,6 +19,7 @@ TABLE = (PRELIMINARY / "prelim_202603_usd.html").read_bytes()
 CHALLENGE = (PRELIMINARY / "challenge_412.html").read_bytes()
 ETAG = '"202603-usd-v1"'
 LAST_MODIFIED = "Tue, 14 Apr 2026 02:00:00 GMT"
+HUGE_CHUNKS = 2_000  # x 56 KB: about 110 MB if read whole
 
 
 @dataclass
@@ -79,6 +80,18 @@ def make_handler(state: ServerState) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(TABLE[:300])
                 self.wfile.flush()
                 self.close_connection = True
+            elif path == "/huge":  # a table page padded far past any real one, no length
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                self.close_connection = True
+                try:
+                    self.wfile.write(TABLE)
+                    for _ in range(HUGE_CHUNKS):
+                        self.wfile.write(b"<p>padding</p>" * 4096)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client stopped reading: what the test wants
             elif path == "/challenge-412":
                 self.reply(412, CHALLENGE)
             elif path == "/challenge-200":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import duckdb
 import pytest
 from support import export_file, load
 from typer.testing import CliRunner
@@ -84,15 +85,25 @@ def test_report_tells_the_half_year_story(published: Path, tmp_path: Path) -> No
     assert "China's imports from" in text and "6704" in text
 
 
-def test_report_rejects_a_malformed_period(published: Path) -> None:
-    result = runner.invoke(app, ["report", "--period", "2025-H3", "--warehouse", str(published)])
-    assert result.exit_code != 0
+def test_report_rejects_a_malformed_period(published: Path, tmp_path: Path) -> None:
+    """Catches a bad period passing as a traceback (the old test only asked for a non-zero
+    exit, which a ValueError gives too) or writing a report before it is refused."""
+    out = tmp_path / "reports"
+    arguments = ["report", "--period", "2025-H3", "--warehouse", str(published)]
+    result = runner.invoke(app, [*arguments, "--out", str(out)])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # not a ValueError's traceback
+    assert result.stderr.strip() == ("period '2025-H3': expected a half-year like 2025H1 or 2024H2")
+    assert not out.exists()
 
 
 def test_missing_warehouse_is_a_clear_error(tmp_path: Path) -> None:
+    """Catches "no warehouse yet" sharing exit code 2 with click's usage errors."""
     result = runner.invoke(app, ["sql", "select 1", "--warehouse", str(tmp_path / "none.duckdb")])
-    assert result.exit_code == 2
-    assert "run `customs-etl run` first" in result.output
+    assert result.exit_code == 3
+    assert result.stderr.strip() == (
+        f"no warehouse at {tmp_path / 'none.duckdb'}: run `customs-etl run` first"
+    )
 
 
 def test_shell_answers_queries_and_refuses_writes(published: Path) -> None:
@@ -107,7 +118,37 @@ def test_shell_answers_queries_and_refuses_writes(published: Path) -> None:
 
 
 def test_export_writes_parquet_files(published: Path, tmp_path: Path) -> None:
+    """Catches an export that writes the wrong rows, misses a mart or leaves a temporary file
+    (the old test only asked for a non-empty file): every mart's file holds exactly the rows
+    of the mart."""
     arguments = ["export", str(tmp_path / "out"), "--format", "parquet"]
     result = runner.invoke(app, [*arguments, "--warehouse", str(published)])
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / "trade_half_year.parquet").stat().st_size > 0
+    con = duckdb.connect(str(published), read_only=True)
+    marts = [
+        t
+        for (t,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+    ]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        f"{t}.parquet" for t in marts
+    )
+    for table in marts:
+        written = con.execute(
+            f"select count(*) from (select * from read_parquet(?) "
+            f"except all select * from marts.{table})",
+            [str(tmp_path / "out" / f"{table}.parquet")],
+        ).fetchone()
+        rows = con.execute(
+            "select count(*) from read_parquet(?)", [str(tmp_path / "out" / f"{table}.parquet")]
+        ).fetchone()
+        expected = con.execute(f"select count(*) from marts.{table}").fetchone()
+        assert written == (0,) and rows == expected, table
+    half_year = con.execute(
+        "select flow, value_usd from read_parquet(?) where year = 2025 and partner_iso3 = 'PRK' "
+        "order by flow",
+        [str(tmp_path / "out" / "trade_half_year.parquet")],
+    ).fetchall()
+    con.close()
+    assert half_year == [("export", 1000), ("import", 320), ("total", 1320)]

@@ -177,13 +177,18 @@ def test_upkeep_versions_rollback_and_every_read_command_on_the_lake(
 
     listed = runner.invoke(app, ["rollback", "--list"])
     assert listed.exit_code == 0 and listed.output.startswith("snapshot-"), listed.output
+    unknown = runner.invoke(app, ["rollback", "--to", "snapshot-99999"])
+    assert unknown.exit_code == 1
+    assert "'snapshot-99999' is not a kept version of the lake" in unknown.output
     result = runner.invoke(app, ["rollback"])
     assert result.exit_code == 0, result.output
     assert totals(where) == [("2024-02", "export", 800), ("2024-02", "import", 200)]
 
 
 def test_commands_say_when_there_is_no_lake_yet(where: Where) -> None:
-    result = runner.invoke(app, ["sql", "select 1"])
-    assert result.exit_code == 2
-    assert "No warehouse at the lake ducklake:sqlite:" in result.output
+    for command in (["sql", "select 1"], ["status"], ["export", str(where.path.parent / "out")]):
+        result = runner.invoke(app, command)
+        assert result.exit_code == 3, (command, result.output)  # nothing published yet
+        assert "no warehouse in the lake ducklake:sqlite:" in result.output, command
+        assert "Traceback" not in result.output
     assert lake.exists(where.settings) is False

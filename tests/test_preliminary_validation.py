@@ -75,6 +75,10 @@ def test_an_unknown_partner_label_is_refused() -> None:
     )
     [failure] = validate(frame).refusals
     assert failure.column == "label_kind" and failure.unexpected_count == 3
+    # The finding names the label (not "empty", the kind it could not be given), once per row.
+    assert failure.sample_values == ["Atlantis"] * 3
+    assert "e.g. 'Atlantis' at source row " in failure.message()
+    assert "empty" not in failure.message()
 
 
 def test_january_to_month_may_not_fall_against_either_neighbour() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -17,6 +17,10 @@ from customs_etl.publish import as_of_copy, parquet_export
 from customs_etl.publish import build as publication
 from customs_etl.publish import lake as lake_publication
 from customs_etl.settings import Settings
+
+
+def is_lake(settings: Settings) -> bool:
+    return lake.enabled(settings)
 
 
 def name(settings: Settings) -> str:
@@ -89,6 +93,28 @@ def list_versions(settings: Settings) -> list[str]:
     return [path.name for path in publication.list_versions(settings.warehouse_path)]
 
 
+def current_version(settings: Settings) -> str | None:
+    """The version published now, by the name `rollback --list` would give it later."""
+    if lake.enabled(settings):
+        return lake_publication.current_version(settings)
+    current = publication.current_version(settings.warehouse_path)
+    return current.name if current else None
+
+
+def kept_version(settings: Settings, versions: list[str], asked: str) -> str | None:
+    """The kept version (one of `versions`) that `asked` names, else None. A file version is
+    named by its file name only (a path is not a name); a lake snapshot also by its id."""
+    if asked in versions:
+        return asked
+    if lake.enabled(settings):
+        try:
+            wanted = lake_publication.snapshot_id(asked)
+        except ValueError:
+            return None
+        return next((v for v in versions if lake_publication.snapshot_id(v) == wanted), None)
+    return None
+
+
 def rollback(settings: Settings, version: str) -> None:
     """Publish a kept version again; the caller holds the run lock."""
     if lake.enabled(settings):
@@ -114,7 +140,15 @@ def build_as_of(
     return path, None
 
 
-def export_marts(settings: Settings, directory: Path) -> list[Path]:
+def export_marts(
+    settings: Settings, directory: Path, check: Callable[[Path], object] | None = None
+) -> list[Path]:
+    """One Parquet file per mart, each written whole or not at all (`check` vets each name
+    before anything is written)."""
     if lake.enabled(settings):
-        return lake_publication.export_marts(settings, directory)
-    return parquet_export.export_marts(settings.warehouse_path, directory)
+        con = lake.reader(settings)
+        try:
+            return parquet_export.write_marts(con, directory, check)
+        finally:
+            con.close()
+    return parquet_export.export_marts(settings.warehouse_path, directory, check)

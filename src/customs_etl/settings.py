@@ -73,11 +73,22 @@ class Settings(BaseSettings):
     dask_address: str | None = None
     # How long the flow waits for that scheduler (and a first worker) before giving up.
     dask_connect_timeout_seconds: float = Field(default=20.0, gt=0)
+    # Ad-hoc SQL (`customs-etl sql`, `shell`): a query running longer is stopped; what a query
+    # may spill to disk, in its own folder under work_dir (not beside the warehouse).
+    sql_timeout_seconds: float = Field(default=60.0, gt=0)
+    sql_max_spill: str = "2GB"
+    sql_memory_limit: str = "500MB"
+    # Line history of `customs-etl shell`.
+    shell_history: Path = Field(default_factory=lambda: Path.home() / ".customs_etl_history")
 
     @property
     def parsed_dir(self) -> Path:
         """Parsed releases as Parquet, by checksum: kept between runs as a cache."""
         return self.work_dir / "parsed"
+
+    @property
+    def sql_spill_dir(self) -> Path:
+        return self.work_dir / "sql_spill"
 
     @property
     def landing_zone(self) -> Path:

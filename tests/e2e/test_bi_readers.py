@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from backends import use_backend
-from support import export_file, run_job
+from support import export_file, load, run_job
+
+from customs_etl.publish import build as publication
 
 READER = textwrap.dedent(
     """
@@ -174,3 +176,66 @@ def test_a_superset_style_reader_on_the_lake_keeps_its_snapshot_through_a_run(
         assert len(result["answers"]) > 20
         assert set(result["answers"]) == {600}  # a held connection keeps its snapshot
         assert result["after"] == 900  # a new one sees the run's snapshot
+
+
+POOLED_READER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from sqlalchemy import create_engine, text
+
+    path, published, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
+    query = text("select sum(value_usd) from marts.trade_monthly where flow = 'total'")
+    # Superset's engine: SQLAlchemy's QueuePool over duckdb-engine, read-only.
+    engine = create_engine(f"duckdb:///{path}?access_mode=read_only", pool_size=5)
+    held = engine.connect()  # a dashboard's connection, held across the publish
+    before = int(held.execute(query).scalar())
+    print("ready", flush=True)
+    while not published.exists():
+        time.sleep(0.01)
+    with engine.connect() as fresh:  # a new checkout while `held` is still open
+        after = int(fresh.execute(query).scalar())
+    still_held = int(held.execute(query).scalar())
+    held.close()
+    with engine.connect() as reused:  # a pooled connection opened after the publish
+        reused_after = int(reused.execute(query).scalar())
+    out.write_text(json.dumps({"before": before, "after": after, "held": still_held,
+                               "reused": reused_after, "pool": engine.pool.status()}))
+    """
+)
+
+
+def test_a_pooled_reader_sees_a_new_publication_while_holding_the_old(tmp_path: Path) -> None:
+    """Catches the stale pool: DuckDB reuses a database already open in a process for a new
+    connection to the same file name, so a publish by rename left every new pooled connection
+    of a dashboard answering from the old file. Published through a link to a new version file,
+    a new checkout answers the new figures while the held one keeps its snapshot."""
+    landing = tmp_path / "landing"
+    published = tmp_path / "warehouse" / "customs.duckdb"
+    files = [export_file(landing / "export/2024-01", "a.csv", "202401", [("109", "1006", 100)])]
+
+    def publish() -> None:
+        build = publication.start_build(published)
+        load(build, landing, files, tmp_path / "staging")
+        publication.publish(build, published)
+
+    publish()
+    signal, out = tmp_path / "published", tmp_path / "reader.json"
+    reader = subprocess.Popen(
+        [sys.executable, "-c", POOLED_READER, str(published), str(signal), str(out)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout is not None and reader.stdout.readline().strip() == "ready"
+        files.append(
+            export_file(landing / "import/2024-01", "a.csv", "202401", [("109", "6704", 50)])
+        )
+        publish()
+        signal.touch()
+        assert reader.wait(timeout=60) == 0
+    finally:
+        reader.kill()
+    result = json.loads(out.read_text())
+    assert (result["before"], result["held"]) == (100, 100)  # the held snapshot
+    assert (result["after"], result["reused"]) == (150, 150)  # new checkouts: the new data

@@ -27,6 +27,7 @@ from customs_etl.extract.html import detect_challenge_or_error, page_links
 from customs_etl.extract.landing_zone import LandingZone
 from customs_etl.extract.releases import ReleaseFile
 from customs_etl.transform.preliminary_tables import (
+    MAX_PAGE_BYTES,
     is_preliminary_title,
     looks_like_challenge_or_error,
 )
@@ -119,7 +120,10 @@ def fetch(
     """
     headers = {"User-Agent": user_agent, **(validators.headers() if validators else {})}
     try:
-        response = client.get(url, headers=headers, timeout=timeout, follow_redirects=True)
+        with client.stream(
+            "GET", url, headers=headers, timeout=timeout, follow_redirects=True
+        ) as response:
+            body = _read_capped(url, response)
     except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
         # RemoteProtocolError covers a connection closed before the body was complete.
         raise RetryableFetchError(url, f"{type(error).__name__}: {error}") from error
@@ -127,12 +131,35 @@ def fetch(
         raise RetryableFetchError(url, f"{type(error).__name__}: {error}") from error
     except httpx.HTTPError as error:
         raise FetchRejectedError(url, f"{type(error).__name__}: {error}") from error
-    return _result(url, response, validators, check, max_retry_after)
+    return _result(url, response, body, validators, check, max_retry_after)
+
+
+def _read_capped(url: str, response: httpx.Response) -> bytes:
+    """The body, read as it streams in and refused once it passes MAX_PAGE_BYTES: a huge
+    answer costs neither the memory nor the parse of a whole page."""
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_PAGE_BYTES:
+        raise FetchRejectedError(url, _too_large(int(declared)), status=response.status_code)
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > MAX_PAGE_BYTES:
+            raise FetchRejectedError(url, _too_large(size), status=response.status_code)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"the page is larger than {MAX_PAGE_BYTES:,} bytes (at least {size:,}); expected a "
+        "preliminary table page"
+    )
 
 
 def _result(
     url: str,
     response: httpx.Response,
+    body: bytes,
     validators: CacheValidators | None,
     check: BodyCheck,
     max_retry_after: float,
@@ -161,7 +188,7 @@ def _result(
         )
     if 200 <= status < 300 or status == 412:
         # GACC's firewall answers 412 with a JavaScript challenge, sometimes even 200.
-        reason = check(response.content, content_type)
+        reason = check(body, content_type)
         if status == 412 and reason is None:
             reason = "Precondition Failed (the firewall's usual answer)"
         if reason is not None:
@@ -169,7 +196,7 @@ def _result(
         return FetchResult(
             url,
             status,
-            response.content,
+            body,
             response.headers.get("ETag"),
             response.headers.get("Last-Modified"),
             datetime.now(UTC),

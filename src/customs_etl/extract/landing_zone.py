@@ -304,6 +304,10 @@ def sniff(path: Path, name: str) -> tuple[str, str | None, str | None]:
     return ("csv", *_sniff_csv(head))
 
 
+# A preliminary page's title is in its first kilobytes.
+_SNIFF_BYTES = 256 * 1024
+
+
 def _sniff_csv(head: bytes) -> tuple[str | None, str | None]:
     for encoding in ("utf-8-sig", "gb18030"):
         try:
@@ -319,11 +323,10 @@ def _sniff_csv(head: bytes) -> tuple[str | None, str | None]:
 
 
 def _sniff_preliminary(path: Path, name: str) -> tuple[str | None, str | None]:
-    from customs_etl.errors import ReleaseError
-    from customs_etl.transform.preliminary_tables import parse_preliminary_table
+    """Period and currency from the title in the page's first bytes: the page itself is
+    parsed once, when it is parsed as a release (and refused unparsed there if too large)."""
+    from customs_etl.transform.preliminary_tables import sniff_period_and_currency
 
-    try:
-        table = parse_preliminary_table(path.read_bytes(), name)
-    except ReleaseError:
-        return None, None
-    return table.period.strftime("%Y-%m"), table.currency
+    del name
+    with path.open("rb") as handle:
+        return sniff_period_and_currency(handle.read(_SNIFF_BYTES))

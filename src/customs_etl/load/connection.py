@@ -14,7 +14,12 @@ from customs_etl.load import lake
 
 
 def connect(
-    path: Path, *, read_only: bool = False, threads: int = 2, memory_limit: str = "500MB"
+    path: Path,
+    *,
+    read_only: bool = False,
+    threads: int = 2,
+    memory_limit: str = "500MB",
+    extra: dict[str, str] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     # A lake run's build is its open transaction, lent to each step (lake.start_build).
     if (borrowed := lake.borrow(path)) is not None:
@@ -27,7 +32,11 @@ def connect(
     }
     if read_only:
         # Ad-hoc SQL may read the marts and nothing else: no files, no extensions, no ATTACH.
-        config |= {"enable_external_access": False, "lock_configuration": True}
+        config["enable_external_access"] = False
+    # After external access is off (DuckDB applies them in order), before the lock.
+    config |= extra or {}
+    if read_only:
+        config["lock_configuration"] = True
     return duckdb.connect(str(path), read_only=read_only, config=config)
 
 

@@ -53,6 +53,10 @@ class LakeError(RuntimeError):
     """The lake cannot be reached or is not there yet; the message says which and why."""
 
 
+class LakeNotBuiltError(LakeError):
+    """The lake is reachable but nothing is published in it yet."""
+
+
 def enabled(settings: Settings) -> bool:
     return bool(settings.lake_catalog)
 
@@ -195,14 +199,16 @@ def reader(settings: Settings) -> duckdb.DuckDBPyConnection:
     con = connect(settings, read_only=True, locked_down=True)
     if not _has_table(con, "meta", "releases"):
         con.close()
-        raise LakeError(f"no warehouse in {describe(settings)} yet: run `customs-etl run` first")
+        raise LakeNotBuiltError(
+            f"no warehouse in {describe(settings)} yet: run `customs-etl run` first"
+        )
     return con
 
 
 def exists(settings: Settings) -> bool:
     try:
         reader(settings).close()
-    except LakeError:
+    except LakeNotBuiltError:
         return False
     return True
 

@@ -112,7 +112,21 @@ def list_versions(settings: Settings) -> list[str]:
         published = _published_snapshots(con)
     finally:
         con.close()
-    return [f"snapshot-{sid} ({when:%Y-%m-%d %H:%M:%S} UTC)" for sid, when in published[1:]]
+    return [_version_name(sid, when) for sid, when in published[1:]]
+
+
+def current_version(settings: Settings) -> str | None:
+    """The published snapshot's name, as list_versions will give it once it is kept."""
+    con = lake.reader(settings)
+    try:
+        published = _published_snapshots(con)
+    finally:
+        con.close()
+    return _version_name(*published[0]) if published else None
+
+
+def _version_name(snapshot: int, when: dt.datetime) -> str:
+    return f"snapshot-{snapshot} ({when:%Y-%m-%d %H:%M:%S} UTC)"
 
 
 def snapshot_id(name: str) -> int:
@@ -230,23 +244,3 @@ def _create_ddl_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
         statement = re.sub(r"--[^\n]*", "", model.sql).strip().lower()
         if statement.startswith("create or replace view"):
             con.execute(model.sql)
-
-
-def export_marts(settings: Settings, directory: Path) -> list[Path]:
-    """One Parquet file per mart of the latest snapshot."""
-    directory.mkdir(parents=True, exist_ok=True)
-    con = lake.connect(settings, read_only=True)
-    try:
-        tables = con.execute(
-            "select table_name from information_schema.tables "
-            "where table_catalog = ? and table_schema = 'marts' order by table_name",
-            [lake.LAKE],
-        ).fetchall()
-        written = []
-        for (table,) in tables:
-            target = directory / f"{table}.parquet"
-            con.execute(f"copy marts.{table} to '{lake._quoted(str(target))}' (format parquet)")
-            written.append(target)
-    finally:
-        con.close()
-    return written

@@ -5,7 +5,7 @@ from __future__ import annotations
 import duckdb
 
 
-def describe(con: duckdb.DuckDBPyConnection) -> str:
+def status_facts(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     """Data as of: the latest month per flow, the releases behind it and the last run."""
     months = con.execute(
         "select flow, strftime(max(period_end), '%Y-%m') from marts.trade_monthly "
@@ -16,10 +16,22 @@ def describe(con: duckdb.DuckDBPyConnection) -> str:
         "(select strftime(max(finished_at), '%Y-%m-%d %H:%M') from meta.runs) "
         "from meta.releases where status = 'loaded'"
     ).fetchall()
-    latest = ", ".join(f"{flow} {month}" for flow, month in months) or "no data"
+    return {
+        "latest_month": dict(months),
+        "releases_loaded": count,
+        "latest_received_utc": received,
+        "last_run_finished_utc": finished,
+    }
+
+
+def describe_facts(facts: dict[str, object]) -> str:
+    """The facts of `status_facts` in one sentence."""
+    months: dict[str, str] = facts["latest_month"]  # type: ignore[assignment]
+    latest = ", ".join(f"{flow} {month}" for flow, month in months.items()) or "no data"
     return (
-        f"Data as of: {latest}; {count} release file(s) loaded, the latest received "
-        f"{received} UTC; last run finished {finished} UTC."
+        f"Data as of: {latest}; {facts['releases_loaded']} release file(s) loaded, the latest "
+        f"received {facts['latest_received_utc']} UTC; last run finished "
+        f"{facts['last_run_finished_utc']} UTC."
     )
 
 

@@ -23,6 +23,7 @@ from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from customs_etl.guard import written_whole
 from customs_etl.report.text import (
     SANCTIONS_CAVEAT,
     HalfYear,
@@ -66,7 +67,7 @@ def write_html_report(
 ) -> ReportFiles:
     """Write report-<partner>-<period>.html and .png (the monthly chart) into out_dir."""
     partner_iso3 = partner_iso3.upper()
-    stem = f"report-{partner_iso3}-{period.year}{period.half}".lower()
+    stem = report_stem(partner_iso3, period)
     files = ReportFiles(out_dir / f"{stem}.html", out_dir / f"{stem}.png")
     name = partner_name(con, partner_iso3)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -74,7 +75,6 @@ def write_html_report(
         monthly = monthly_figure(monthly_series(con, partner_iso3), name, period)
         half = half_year_figure(half_year_comparison(con, partner_iso3, period), name, period)
         yearly = yearly_figure(yearly_series(con, partner_iso3), name)
-        monthly.savefig(files.png, dpi=_PNG_DPI)
         charts = (
             inline_svg(half, "half-year", f"{name}: {period} against a year earlier"),
             inline_svg(monthly, "monthly", f"{name}: monthly trade by flow"),
@@ -82,8 +82,17 @@ def write_html_report(
         )
     stamp = (generated_at or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%d %H:%M:%S %Z")
     page = _page(con, partner_iso3, name, period, charts, stamp)
-    files.html.write_text(page, encoding="utf-8")
+    # Each file is written beside its name and renamed into place: never half-written.
+    with written_whole(files.png) as partial, matplotlib.rc_context(_RC):
+        monthly.savefig(partial, dpi=_PNG_DPI, format="png")
+    with written_whole(files.html) as partial:
+        partial.write_text(page, encoding="utf-8")
     return files
+
+
+def report_stem(partner_iso3: str, period: HalfYear) -> str:
+    """The files' name: from a partner code the marts know and a parsed half-year only."""
+    return f"report-{partner_iso3}-{period.year}{period.half}".lower()
 
 
 # --- figures from the marts -------------------------------------------------------------------

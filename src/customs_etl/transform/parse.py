@@ -22,10 +22,11 @@ from customs_etl.transform.canonical import (
     to_preliminary_rows,
 )
 from customs_etl.transform.exports import parse_detailed_export
-from customs_etl.transform.preliminary_tables import parse_preliminary_table
+from customs_etl.transform.preliminary_tables import MAX_PAGE_BYTES, parse_preliminary_table
+from customs_etl.validate import text_cells
 
 # Bump when parsing or transformation changes, so cached parsed files are rebuilt.
-PARSED_VERSION = "3"
+PARSED_VERSION = "4"  # 4: units and formula-like text refused
 
 
 @dataclass(frozen=True)
@@ -58,9 +59,12 @@ def parse_release(
     """Parse and canonicalise one release file; write it as Parquet (whole, then renamed).
     A file over `max_bytes` (unpacked) is refused before it is read whole."""
     if release.kind == "preliminary_table":
-        _refuse_if_larger(release, max_bytes)
+        _refuse_if_larger(release, min(max_bytes or MAX_PAGE_BYTES, MAX_PAGE_BYTES))
         return parse_preliminary_release(release, parsed_dir, seeds_dir)
     parsed = parse_detailed_export(release.path, release.source_name, max_bytes=max_bytes)
+    text_cells.check_release_text(
+        parsed.frame, release.source_name, text_cells.known_units(seeds_dir)
+    )
     canonical = to_canonical(parsed.frame, release, seeds.partners(seeds_dir))
     period = release_period(canonical, release.source_name)
     _check_period_matches_name(period, release.source_name)
@@ -82,6 +86,7 @@ def parse_preliminary_release(
     release: ReleaseFile, parsed_dir: Path, seeds_dir: Path
 ) -> ParsedRelease:
     """A saved or fetched preliminary-table page as preliminary rows (both flows and the total)."""
+    text_cells.check_source_name(release.source_name)
     table = parse_preliminary_table(release.path.read_bytes(), release.source_name)
     _check_period_matches_name(table.period, release.source_name)
     rows = to_preliminary_rows(

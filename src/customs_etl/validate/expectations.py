@@ -405,6 +405,11 @@ def _failure(result: ExpectationValidationResult) -> ExpectationFailure:
     return failure
 
 
+# Derived columns whose failures are shown by their source: label_kind is empty exactly when
+# the partner label is unknown, so the label is what names the problem.
+_SHOWN_INSTEAD = {"label_kind": "partner_label"}
+
+
 def _column(kwargs: Mapping[str, Any]) -> str | None:
     """The column checked; of a pair, the first: the second holds what it should equal, which
     the description names ("period is the release's month, 2024-03-01")."""
@@ -447,9 +452,12 @@ def _by_row(
 def _sample_values(
     data: pd.DataFrame, kwargs: Mapping[str, Any], labels: list[int]
 ) -> list[object]:
-    """The offending values at those rows, as GX shows them: a value, or a dict of the keys."""
+    """The offending values at those rows, as GX shows them: a value, or a dict of the keys.
+    A column whose offending value is only "empty" is shown by the value it was derived from
+    (an unknown preliminary label: the label, not its empty kind)."""
     if column := _column(kwargs):
-        return [_plain(v) for v in data[column].loc[labels]]
+        shown = _SHOWN_INSTEAD.get(column, column)
+        return [_plain(v) for v in data[shown if shown in data else column].loc[labels]]
     rows = data.loc[labels, _shown_columns(kwargs)].to_dict("records")
     return [_plain(row) for row in rows]
 
@@ -531,7 +539,9 @@ def _examples(values: list[object], rows: list[int]) -> str:
         return ", ".join(dict.fromkeys(map(_show, values)))
     seen: dict[str, list[str]] = {}
     for value, row in zip(values, rows, strict=True):
-        seen.setdefault(_show(value), []).append(str(row))
+        at = seen.setdefault(_show(value), [])
+        if str(row) not in at:  # one source row can hold several flows' figures
+            at.append(str(row))
     return ", ".join(
         f"{value} at source row{'s' if len(at) > 1 else ''} {', '.join(at)}"
         for value, at in seen.items()

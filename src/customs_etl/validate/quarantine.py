@@ -8,6 +8,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from customs_etl import markdown as md
 from customs_etl.errors import ReleaseError
 
 
@@ -39,22 +40,25 @@ class QuarantineReport:
         return f"{self.source_name}: {first}{more}"
 
     def markdown(self) -> str:
+        # Every value from the file is quoted as text (markdown.text/code): a sample such as
+        # `<img onerror=...>` is shown, never rendered by Prefect's UI or a browser.
         lines = [
-            f"# Quarantined: `{self.source_name}`",
+            f"# Quarantined: {md.code(self.source_name)}",
             "",
             f"- release (SHA-256): `{self.release_id}`",
-            f"- file: `{self.path}` (kept as received)",
+            f"- file: {md.code(self.path)} (kept as received)",
             f"- refused at: {self.stage}, {self.quarantined_at}",
             "",
             "| check | column | rows | examples | message |",
             "| --- | --- | --- | --- | --- |",
         ]
         for f in self.findings:
-            examples = ", ".join(str(s) for s in f.samples[:5])
+            examples = ", ".join(repr(s) for s in f.samples[:5])
             if f.sample_rows:
                 examples += f" (source rows {', '.join(map(str, f.sample_rows[:5]))})"
             rows = f.count if f.count is not None else (f.row or "")
-            lines.append(f"| {f.check} | {f.column or ''} | {rows} | {examples} | {f.message} |")
+            cells = (f.check, f.column or "", rows, examples, f.message)
+            lines.append("| " + " | ".join(md.text(cell) for cell in cells) + " |")
         lines += ["", "Fix or replace the file in the landing folder and run the job again."]
         return "\n".join(lines) + "\n"
 

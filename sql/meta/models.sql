@@ -1,4 +1,4 @@
--- How each select model was last built (src/customs_etl/models.py). A mart declared
+-- How each select model was last built (src/customs_etl/load/models.py). A mart declared
 -- `-- materialized: incremental ...` may rebuild only the months a run touched while its
 -- checksum here matches; otherwise it is rebuilt in full. Maintained by the runner.
 create table if not exists meta.models (

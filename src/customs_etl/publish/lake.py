@@ -182,8 +182,21 @@ def snapshot_at(settings: Settings, moment: dt.datetime) -> int:
     return then if then is not None else latest
 
 
-# The tables the job loads (DDL models): in an as-of file, views on the lake's tables.
-_LOADED_TABLES = ("core.trade_detailed", "core.trade_preliminary", "meta.releases", "meta.runs")
+def _loaded_tables(sql_dir: Path) -> list[str]:
+    """The tables the job loads (the DDL models that create tables): in an as-of file, views
+    on the lake's tables. Read from sql/ so a new loaded table is never forgotten here;
+    meta.models is the model runner's own record, written locally by the as-of build."""
+    from customs_etl.load import models
+
+    return [
+        m.name
+        for m in models.ordered([m for m in models.discover_models(sql_dir) if m.is_ddl])
+        if _statement(m.sql).startswith("create table") and m.name != "meta.models"
+    ]
+
+
+def _statement(sql: str) -> str:
+    return re.sub(r"--[^\n]*", "", sql).strip().lower()
 
 
 def build_as_of(
@@ -216,7 +229,7 @@ def build_as_of(
             f"(read_only, snapshot_version {int(snapshot)}, data_path '{data_path}')"
         )
         models.create_schemas(con)
-        for name in _LOADED_TABLES:
+        for name in _loaded_tables(settings.sql_dir):
             con.execute(f"create view {name} as select * from {lake.LAKE}.{name}")
         _create_ddl_views(con, settings.sql_dir)
         con.execute("set variable as_of = ?", [as_of])
@@ -241,6 +254,5 @@ def _create_ddl_views(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> None:
     from customs_etl.load import models
 
     for model in models.ordered([m for m in models.discover_models(sql_dir) if m.is_ddl]):
-        statement = re.sub(r"--[^\n]*", "", model.sql).strip().lower()
-        if statement.startswith("create or replace view"):
+        if _statement(model.sql).startswith("create or replace view"):
             con.execute(model.sql)

@@ -146,7 +146,7 @@ def export_marts(
     """One Parquet file per mart, each written whole or not at all (`check` vets each name
     before anything is written)."""
     if lake.enabled(settings):
-        con = lake.reader(settings)
+        con = lake.reader(settings, locked_down=False)  # it writes the files itself
         try:
             return parquet_export.write_marts(con, directory, check)
         finally:

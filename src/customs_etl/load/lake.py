@@ -194,15 +194,30 @@ def _sqlite_in_wal_mode(catalog: str) -> None:
         catalog_db.execute("pragma journal_mode = wal")
 
 
-def reader(settings: Settings) -> duckdb.DuckDBPyConnection:
-    """Read-only, for ad-hoc SQL and reports: the marts of the latest snapshot."""
-    con = connect(settings, read_only=True, locked_down=True)
+def reader(settings: Settings, *, locked_down: bool = True) -> duckdb.DuckDBPyConnection:
+    """Read-only, for ad-hoc SQL and reports: the marts of the latest snapshot (`locked_down`
+    off only for our own commands that write files, such as the Parquet export)."""
+    not_built = LakeNotBuiltError(
+        f"no warehouse in {describe(settings)} yet: run `customs-etl run` first"
+    )
+    if _catalog_missing(settings.lake_catalog or ""):
+        raise not_built
+    try:
+        con = connect(settings, read_only=True, locked_down=locked_down)
+    except LakeError as error:
+        # Read-only, DuckLake refuses to create a catalog the first run has not made yet.
+        if "creating a new DuckLake is explicitly disabled" in str(error):
+            raise not_built from None
+        raise
     if not _has_table(con, "meta", "releases"):
         con.close()
-        raise LakeNotBuiltError(
-            f"no warehouse in {describe(settings)} yet: run `customs-etl run` first"
-        )
+        raise not_built
     return con
+
+
+def _catalog_missing(catalog: str) -> bool:
+    """A SQLite catalog whose file is not there yet (DuckDB says only "unable to open")."""
+    return catalog.startswith("sqlite:") and not Path(catalog.removeprefix("sqlite:")).exists()
 
 
 def exists(settings: Settings) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import ENGLISH_HEADER, SEEDS_DIR
+from support import SEEDS_DIR, gacc_csv
 
 from customs_etl.errors import ReleaseError
 from customs_etl.extract.releases import describe_release
@@ -14,14 +14,14 @@ from customs_etl.transform import parse
 
 
 def release_with(folder: Path, name: str, unit: str, commodity: str = "Wigs") -> Path:
+    """An English export of two lines; the second carries `unit` and `commodity` as given."""
     rows = [
-        ENGLISH_HEADER,
-        '"202502","109","Korea,DPR","67041100","Wigs","1","Kilogram","0","-","10",',
-        f'"202502","109","Korea,DPR","67042000","{commodity}","2","{unit}","0","—","20",',
+        ("202502", "109", "Korea,DPR", "67041100", "Wigs", "1", "Kilogram", "0", "-", "10"),
+        ("202502", "109", "Korea,DPR", "67042000", commodity, "2", unit, "0", "—", "20"),
     ]
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\r\n".join(rows) + "\r\n", encoding="utf-8")
+    path.write_bytes(gacc_csv.english_csv(gacc_csv.without_regime(gacc_csv.EN_HEADER), rows))
     return path
 
 
@@ -34,7 +34,7 @@ def stage(landing: Path, path: Path, tmp_path: Path) -> parse.ParsedRelease:
     ("unit", "commodity", "message"),
     [
         (
-            '=HYPERLINK(""http://x"",""y"")',
+            '=HYPERLINK("http://x","y")',
             "Wigs",
             "export/2025-02/a.csv, row 3, field 'Unit': Unit "
             '\'=HYPERLINK("http://x","y")\' is not accepted; expected a unit GACC uses '

@@ -14,6 +14,7 @@ from customs_etl.extract.releases import one_per_release
 from customs_etl.load import lake
 from customs_etl.load.commodity_names import replace_names
 from customs_etl.load.registry import ReleaseRecord, record_release, record_releases
+from customs_etl.transform.canonical import PARSE_ONLY_COLUMNS
 
 # Where each kind of release is loaded; staged columns the core does not keep (names come
 # from the seeds at query time) are left out.
@@ -25,7 +26,7 @@ CORE_TABLES = {
 
 # The parsed columns core.trade_detailed does not keep (commodity names go to
 # core.commodity_names, once per code).
-_CORE_COLUMNS = "columns(c -> c not in ('partner_iso3', 'partner_name', 'commodity_name_source'))"
+_CORE_COLUMNS = f"columns(c -> c not in {tuple(PARSE_ONLY_COLUMNS)})"
 
 
 class _DeliveredTwice(Exception):

@@ -4,33 +4,53 @@ an export, and the preliminary rows of a preliminary table."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from customs_etl.errors import ReleaseError
 from customs_etl.extract.releases import ReleaseFile
+from customs_etl.settings import PROJECT_DIR
+
+# DuckDB's types of core.trade_detailed as Polars types.
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "VARCHAR": pl.String(),
+    "BIGINT": pl.Int64(),
+    "TINYINT": pl.Int8(),
+    "DATE": pl.Date(),
+    "DOUBLE": pl.Float64(),
+}
+# What parsing adds that core.trade_detailed does not store: the partner's identity for the
+# checks, and the commodity name as the export printed it (core.commodity_names keeps it once
+# per code and release). The loader leaves exactly these out.
+PARSE_ONLY_COLUMNS: dict[str, pl.DataType] = {
+    "partner_iso3": pl.String(),
+    "partner_name": pl.String(),
+    "commodity_name_source": pl.String(),
+}
+
+
+def _stored_columns(ddl: Path) -> dict[str, pl.DataType]:
+    """core.trade_detailed's columns and types, read from its DDL: the table declares them
+    once, and the canonical frame follows it."""
+    con = duckdb.connect()
+    try:
+        con.execute("create schema core")
+        con.execute(ddl.read_text(encoding="utf-8"))
+        rows = con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'trade_detailed' order by ordinal_position"
+        ).fetchall()
+    finally:
+        con.close()
+    return {name: _POLARS_TYPES[kind] for name, kind in rows}
+
 
 # The canonical long table: one row per period, flow, partner, commodity, regime and place.
 CANONICAL_SCHEMA: dict[str, pl.DataType] = {
-    "release_id": pl.String(),
-    "source_row": pl.Int64(),
-    "period": pl.Date(),
-    "flow": pl.String(),
-    "partner_code": pl.String(),
-    "partner_iso3": pl.String(),
-    "partner_name": pl.String(),
-    "hs_code": pl.String(),
-    "hs_level": pl.Int8(),
-    "customs_regime_code": pl.String(),
-    "registration_place_code": pl.String(),
-    "quantity": pl.Float64(),
-    "quantity_unit": pl.String(),
-    "supplementary_quantity": pl.Float64(),
-    "supplementary_unit": pl.String(),
-    "value": pl.Int64(),
-    "currency": pl.String(),
-    # as the export printed it: core.commodity_names keeps it once per code and release
-    "commodity_name_source": pl.String(),
+    **_stored_columns(PROJECT_DIR / "sql" / "core" / "trade_detailed.sql"),
+    **PARSE_ONLY_COLUMNS,
 }
 HS_LEVELS = (2, 4, 6, 8)
 

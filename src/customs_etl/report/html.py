@@ -24,12 +24,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from customs_etl.guard import written_whole
+from customs_etl.report.formatting import axis_scale, axis_tick, money, percent, short_money, whole
+from customs_etl.report.formatting import share as share_of
 from customs_etl.report.text import (
     SANCTIONS_CAVEAT,
     HalfYear,
     article,
     long_view,
-    money,
     sanctions_lines,
     sanctions_shares,
     top_commodities,
@@ -181,7 +182,7 @@ def monthly_figure(frame: pl.DataFrame, partner: str, period: HalfYear) -> Figur
     """Monthly value by flow as bars, change on a year earlier as a line on a second axis."""
     fig = Figure(figsize=(11, 7.5), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
-    divisor, unit = _scale(frame["value_usd"].max() if frame.height else 0)
+    divisor, unit = axis_scale(frame["value_usd"].max() if frame.height else 0)
     months = frame["period"]
     span = f"{months.min():%b %Y} – {months.max():%b %Y}" if frame.height else "no figures"
     fig.suptitle(f"China's monthly trade with {partner}, {span}", fontsize=13, fontweight="bold")
@@ -252,7 +253,7 @@ def _align_zeros(ax: Axes, twin: Axes) -> None:
     ax.set_ylim(-top * below / (1 - below), top)
     twin.set_ylim(low, high)
     # The value axis only reaches below zero to line up with the change axis: no labels there.
-    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:,g}" if y >= 0 else ""))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: axis_tick(y) if y >= 0 else ""))
 
 
 def half_year_figure(frame: pl.DataFrame, partner: str, period: HalfYear) -> Figure:
@@ -262,7 +263,7 @@ def half_year_figure(frame: pl.DataFrame, partner: str, period: HalfYear) -> Fig
     ax = fig.subplots()
     current = [v or 0 for v in frame["value_usd"]]
     prev = [v or 0 for v in frame["value_usd_prev"]]
-    divisor, unit = _scale(max([*current, *prev, 0]))
+    divisor, unit = axis_scale(max([*current, *prev, 0]))
     positions = list(range(frame.height))
     for offset, values, raw, label, colour in (
         (-0.2, prev, frame["value_usd_prev"], str(earlier), YEAR_COLOURS[0]),
@@ -275,13 +276,13 @@ def half_year_figure(frame: pl.DataFrame, partner: str, period: HalfYear) -> Fig
             color=colour,
             label=label,
         )
-        ax.bar_label(bars, labels=[_escape(_short_money(v)) for v in raw], padding=3, fontsize=9)
+        ax.bar_label(bars, labels=[_escape(short_money(v)) for v in raw], padding=3, fontsize=9)
     top = max([*current, *prev, 1]) / divisor
     for pos, pct, a, b in zip(positions, frame["yoy_pct"], current, prev, strict=True):
         ax.text(
             pos,
             max(a, b) / divisor + top * 0.1,
-            _pct(pct),
+            percent(pct, missing="no comparison"),
             ha="center",
             fontsize=11,
             fontweight="bold",
@@ -319,7 +320,7 @@ def yearly_figure(frame: pl.DataFrame, partner: str) -> Figure:
     if not years:
         ax.text(0.5, 0.5, "No figures loaded", transform=ax.transAxes, ha="center")
         return fig
-    divisor, unit = _scale(max(v or 0 for v in flows["total"].values()))
+    divisor, unit = axis_scale(max(v or 0 for v in flows["total"].values()))
     exports = [(flows["export"].get(y) or 0) / divisor for y in years]
     imports = [(flows["import"].get(y) or 0) / divisor for y in years]
     alpha = [1.0 if months[y] == 12 else 0.45 for y in years]
@@ -331,7 +332,7 @@ def yearly_figure(frame: pl.DataFrame, partner: str) -> Figure:
         for bar, a in zip(bars, alpha, strict=True):
             bar.set_alpha(a)
     labels = [
-        _escape(_short_money(flows["total"].get(y)))
+        _escape(short_money(flows["total"].get(y)))
         + ("" if months[y] == 12 else f"\n({months[y]} months)")
         for y in years
     ]
@@ -358,31 +359,6 @@ def inline_svg(fig: Figure, prefix: str, label: str) -> str:
     # Two charts share one document: prefix ids and references so they stay unique.
     svg = re.sub(r'(\bid="|href="#|url\(#)', rf"\g<1>{prefix}-", svg)
     return svg.replace("<svg ", f'<svg role="img" aria-label="{_h(label)}" ', 1)
-
-
-def _scale(largest: float | int | None) -> tuple[float, str]:
-    largest = largest or 0
-    if largest >= 1e9:
-        return 1e9, "US$ billions"
-    if largest >= 1e6:
-        return 1e6, "US$ millions"
-    if largest >= 1e3:
-        return 1e3, "US$ thousands"
-    return 1, "US$"
-
-
-def _short_money(value: int | None) -> str:
-    if value is None:
-        return "n/a"
-    if abs(value) >= 1e9:
-        return f"${value / 1e9:,.2f}bn"
-    if abs(value) >= 1e6:
-        return f"${value / 1e6:,.1f}m"
-    return f"${value:,}"
-
-
-def _pct(value: float | None) -> str:
-    return "no comparison" if value is None else f"{value:+.1f}%"
 
 
 def _pct_colour(value: float | None) -> str:
@@ -462,7 +438,7 @@ def _half_year_section(
             HALF_LABELS[r["flow"]],
             money(r["value_usd_prev"]),
             money(r["value_usd"]),
-            _pct(r["yoy_pct"]),
+            percent(r["yoy_pct"], missing="no comparison"),
             f"{r['months_covered']} of 6",
         )
         for r in frame.iter_rows(named=True)
@@ -517,13 +493,12 @@ def _sanctions_section(
         share = shares.get(flow)
         if share is None:
             continue
-        pct = share["covered_share_pct"]
         rows.append(
             (
                 FLOW_TITLES[flow] + " the DPRK",
                 money(share["value_usd"]),
                 money(share["covered_value_usd"]),
-                f"{0.0 if pct is None else pct:.2f}%",
+                share_of(share["covered_share_pct"]),
                 str(share["covered_line_count"]),
             )
         )
@@ -563,7 +538,7 @@ def _sources_section(
             r["flow"],
             r["source_name"],
             str(r["hs_level"] or ""),
-            f"{r['row_count']:,}",
+            whole(r["row_count"]),
             _source_value(r),
             _stamp(r["received_at"]),
             f"<code>{_h(r['release_id'])}</code>",
@@ -585,8 +560,8 @@ def _source_value(row: dict[str, object]) -> str:
     """The dollars a file contributed; a yuan file (a CNY preliminary table) has none, so its
     yuan are shown with their currency instead, never converted."""
     if row["value_usd"] is not None:
-        return f"{row['value_usd']:,}"
-    return f"({row['value']:,} {row['currency']})"
+        return whole(row["value_usd"])  # type: ignore[arg-type]
+    return f"({whole(row['value'])} {row['currency']})"  # type: ignore[arg-type]
 
 
 def _as_of_line(as_of: dict[str, object]) -> str:

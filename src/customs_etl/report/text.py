@@ -11,10 +11,15 @@ import polars as pl
 
 from customs_etl.report.formatting import change, money, pct_change, percent, unit_price
 from customs_etl.report.formatting import share as share_of
+from customs_etl.report.queries import partner_name
 from customs_etl.report.revisions import revision_lines, revisions_between
 
 _HALF = re.compile(r"^(\d{4})\s*-?\s*(H[12])$", re.IGNORECASE)
 _MONTHS = {"H1": (1, 6), "H2": (7, 12)}
+# The flows as the report names them: China's side, by flow and in tables and charts.
+FLOWS = ("export", "import")
+FLOW_TITLES = {"export": "China's exports to", "import": "China's imports from"}
+HALF_LABELS = {"export": "China's exports", "import": "China's imports", "total": "Total trade"}
 
 
 @dataclass(frozen=True)
@@ -130,9 +135,8 @@ def long_view(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
     first, last = min(totals), max(totals)
     peak = max(totals, key=lambda year: (totals[year], -year))
     text = (
-        f"Year by year ({first}-{last}): China's trade with {_name(con, partner_iso3)} peaked "
-        f"in {peak} at "
-        f"{money(totals[peak])}"
+        f"Year by year ({first}-{last}): China's trade with {partner_name(con, partner_iso3)} "
+        f"peaked in {peak} at {money(totals[peak])}"
     )
     measures = last_measures(con) if partner_iso3 == "PRK" else None
     after = peak
@@ -152,13 +156,6 @@ def long_view(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
     if last not in (peak, low):
         text += f"; {last}: {money(totals[last])}"
     return text + "."
-
-
-def _name(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
-    row = con.execute(
-        "select partner_name from marts.partners where partner_iso3 = ?", [partner_iso3]
-    ).fetchone()
-    return str(row[0]) if row else partner_iso3
 
 
 def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear) -> str:
@@ -183,7 +180,7 @@ def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear)
     arc = long_view(con, partner_iso3)
     if arc:
         lines.append(arc)
-    for flow, words in (("export", "China's exports to"), ("import", "China's imports from")):
+    for flow, words in FLOW_TITLES.items():
         value, pct, _ = figures.get(flow, (None, None, 0))
         lines.append(f"{words} {partner}: {money(value)}, {change(pct)}.")
         top = top_commodities(con, partner_iso3, period, flow)
@@ -230,7 +227,6 @@ SANCTIONS_CAVEAT = (
     "(marts.trade_under_measures_*), not a legal finding: exemptions, licences and the "
     "product's own reading of commodity words are not judged here."
 )
-_SANCTIONS_FLOWS = (("export", "China's exports to"), ("import", "China's imports from"))
 
 
 def sanctions_shares(con: duckdb.DuckDBPyConnection, period: HalfYear) -> pl.DataFrame:
@@ -294,7 +290,7 @@ def sanctions_section(con: duckdb.DuckDBPyConnection, partner_iso3: str, period:
     if not shares:
         return f"Sanctions lens: no trade with PRK in {period} in the warehouse."
     lines = [f"Sanctions lens, {period}. {SANCTIONS_CAVEAT}"]
-    for flow, words in _SANCTIONS_FLOWS:
+    for flow, words in FLOW_TITLES.items():
         share = shares.get(flow)
         if share is None:
             lines.append(f"{words} the DPRK: none loaded.")

@@ -69,12 +69,17 @@ def draw_charts(
 
 
 def monthly_figure(frame: pl.DataFrame, partner: str, period: HalfYear) -> Figure:
-    """Monthly value by flow as bars, change on a year earlier as a line on a second axis."""
+    """Monthly value by flow as bars, change on a year earlier as a line on a second axis; the
+    months of queries.monthly_series (a window, not the whole series: the title says which)."""
     fig = Figure(figsize=(11, 7.5), layout="constrained")
     axes = fig.subplots(2, 1, sharex=True)
     divisor, unit = axis_scale(frame["value_usd"].max() if frame.height else 0)
     months = frame["period"]
-    span = f"{months.min():%b %Y} – {months.max():%b %Y}" if frame.height else "no figures"
+    span = (
+        f"{months.min():%b %Y} – {months.max():%b %Y} ({months.n_unique()} months with figures)"
+        if frame.height
+        else "no figures"
+    )
     fig.suptitle(f"China's monthly trade with {partner}, {span}", fontsize=13, fontweight="bold")
     for ax, flow in zip(axes, FLOWS, strict=True):
         _monthly_panel(ax, frame.filter(pl.col("flow") == flow), flow, divisor, period)

@@ -20,6 +20,7 @@ from customs_etl.guard import written_whole
 from customs_etl.report.formatting import money, percent, whole
 from customs_etl.report.formatting import share as share_of
 from customs_etl.report.queries import (
+    MONTHLY_WINDOW,
     data_as_of,
     half_year_comparison,
     half_year_sources,
@@ -69,7 +70,7 @@ def write_html_report(
     from customs_etl.report.charts import draw_charts  # matplotlib: slow, only to draw
 
     charts = draw_charts(
-        monthly_series(con, partner_iso3),
+        monthly_series(con, partner_iso3, period),
         half_year_comparison(con, partner_iso3, period),
         yearly_series(con, partner_iso3),
         name,
@@ -120,8 +121,10 @@ def _page(
         f'<p class="article">{_h(article(con, partner_iso3, period))}</p>',
         *_half_year_section(con, partner_iso3, period, charts.half_year),
         "<h2>Month by month</h2>",
-        f'<figure id="monthly-chart">{charts.monthly}<figcaption>Bars: value in US dollars. '
-        "Line: change on the same month a year earlier. Shaded: the half reported."
+        f'<figure id="monthly-chart">{charts.monthly}<figcaption>The last {MONTHLY_WINDOW} '
+        "months with figures (from the half reported on, when that is earlier); every "
+        "year is in the chart below. Bars: value in US dollars. Line: change on the same month "
+        "a year earlier, where that month has a monthly figure. Shaded: the half reported."
         "</figcaption></figure>",
         "<h2>Year by year</h2>",
         f'<figure id="yearly-chart">{charts.yearly}<figcaption>{_h(long_view(con, partner_iso3))} '

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING
 
 import duckdb
@@ -19,17 +20,57 @@ def partner_name(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
     return str(row[0]) if row else partner_iso3
 
 
-def monthly_series(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> pl.DataFrame:
+# The monthly chart's span: three years of months, enough to read a season against the one
+# before it. The yearly chart has the whole arc; a long monthly series (2013 onwards) squeezes
+# its bars, and its change line is dwarfed by changes on the tiny months of early years.
+MONTHLY_WINDOW = 36
+
+
+def monthly_series(
+    con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear
+) -> pl.DataFrame:
+    """The partner's last MONTHLY_WINDOW months with figures, by flow; when the half reported is
+    earlier than them, the MONTHLY_WINDOW months with figures from that half on instead (so its
+    months are on the chart).
+    The change on a year earlier only where the same month a year earlier has a monthly figure
+    of its own: never against a missing month, a January-February cumulative or a year known
+    only as a whole."""
+    first_month = period.months[0]
     return con.execute(
         """
-        select period, flow, value_usd, yoy_pct
-        from marts.trade_monthly
-        -- a January-February cumulative is not a month: a monthly chart leaves it out
-        where partner_iso3 = ? and flow in ('export', 'import') and months_covered = 1
-          and value_usd is not null
-        order by flow, period
+        with months as (
+            select period, flow, value_usd, yoy_pct
+            from marts.trade_monthly
+            -- a January-February cumulative is not a month: a monthly chart leaves it out
+            where partner_iso3 = $partner and flow in ('export', 'import')
+              and months_covered = 1 and value_usd is not null
+        ),
+        periods as (select distinct period from months),
+        latest as (select period from periods order by period desc limit $window),
+        from_half as (
+            select period from periods where period >= $half_first order by period limit $window
+        ),
+        shown as (
+            select period from latest
+            where $half_first >= coalesce((select min(period) from latest), $half_first)
+            union all
+            select period from from_half
+            where $half_first < (select min(period) from latest)
+        )
+        select months.period, months.flow, months.value_usd,
+               case when base.value_usd > 0 then months.yoy_pct end as yoy_pct
+        from months
+        left join months as base
+            on base.flow = months.flow
+           and base.period = cast(months.period - interval 1 year as date)
+        where months.period in (select period from shown)
+        order by months.flow, months.period
         """,
-        [partner_iso3],
+        {
+            "partner": partner_iso3,
+            "window": MONTHLY_WINDOW,
+            "half_first": dt.date(period.year, first_month, 1),
+        },
     ).pl()
 
 

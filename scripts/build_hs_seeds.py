@@ -22,7 +22,7 @@ from pathlib import Path
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 CURATION_DIR = PROJECT_DIR / "scripts" / "seed_curation"
 HS_DIR = PROJECT_DIR.parent / "shared" / "reference" / "hs"
-UNIT_COLUMNS = ("quantity_unit_zh", "quantity_unit_en", "confirmed")
+UNIT_COLUMNS = ("quantity_unit_zh", "quantity_unit_en", "confirmed", "unit_code")
 EDITION_COLUMNS = ("hs_edition", "first_period", "last_period", "note")
 CORRELATION_COLUMNS = ("hs2022_code", "hs2017_code", "relationship", "conversion")
 HS_BEC_COLUMNS = ("hs_edition", "hs6_code", "bec4_code", "relationship")
@@ -70,13 +70,15 @@ def once_each(keys: Iterable[str], what: str) -> None:
 
 
 def build_units() -> list[tuple[str, ...]]:
-    """GACC's Chinese statistical units with the English the marts show. Only 'Kilogram' and
+    """GACC's whole list of units of measurement (计量单位代码表), by code: the Chinese name, the
+    English the marts show (and the release checks accept) and GACC's code. Only 'Kilogram' and
     'Number of item' are confirmed platform spellings (`confirmed`); the rest are renderings, so
     a figure from an English and a Chinese file of the same unit adds up."""
     rows = read_csv(CURATION_DIR / "quantity_units.csv", UNIT_COLUMNS)
     once_each((row["quantity_unit_zh"] for row in rows), "quantity_units.csv, Chinese unit")
     once_each((row["quantity_unit_en"] for row in rows), "quantity_units.csv, English unit")
-    return sorted(tuple(row[c] for c in UNIT_COLUMNS) for row in rows)
+    once_each((row["unit_code"] for row in rows), "quantity_units.csv, unit code")
+    return sorted((tuple(row[c] for c in UNIT_COLUMNS) for row in rows), key=lambda r: r[3])
 
 
 def read_sheet(path: Path, sheet: str) -> list[tuple[str, ...]]:

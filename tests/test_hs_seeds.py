@@ -24,7 +24,7 @@ def test_the_committed_seeds_are_the_scripts_output(tmp_path: Path) -> None:
     counts = _script().build(tmp_path)
     for name in counts:
         assert (tmp_path / f"{name}.csv").read_bytes() == (SEEDS / f"{name}.csv").read_bytes()
-    assert counts["quantity_units"] == 36
+    assert counts["quantity_units"] == 122  # GACC's whole list of units
 
 
 def test_chinese_units_read_as_the_platforms_english() -> None:
@@ -39,7 +39,8 @@ def test_a_curation_listing_a_unit_twice_fails_in_one_line(tmp_path: Path) -> No
     script = _script()
     curation = tmp_path / "quantity_units.csv"
     curation.write_text(
-        "quantity_unit_zh,quantity_unit_en,confirmed\n千克,Kilogram,yes\n千克,Kg,no\n",
+        "quantity_unit_zh,quantity_unit_en,confirmed,unit_code\n"
+        "千克,Kilogram,yes,035\n千克,Kg,no,036\n",
         encoding="utf-8",
     )
     script.CURATION_DIR = tmp_path

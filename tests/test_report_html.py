@@ -17,12 +17,8 @@ from typer.testing import CliRunner
 from customs_etl.cli import app
 from customs_etl.load import connection
 from customs_etl.publish import build as publication
-from customs_etl.report.html import (
-    FLOW_COLOURS,
-    YEAR_COLOURS,
-    ReportFiles,
-    write_html_report,
-)
+from customs_etl.report.charts import FLOW_COLOURS, YEAR_COLOURS
+from customs_etl.report.html import ReportFiles, write_html_report
 from customs_etl.report.text import HalfYear
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -1,5 +1,5 @@
-"""Text cells are data, not formulas: units are checked against seeds/units.csv, and text that
-a spreadsheet would run (a leading = + - @) is refused where GACC never writes it."""
+"""Text cells are data, not formulas: units are checked against seeds/quantity_units.csv, and
+text a spreadsheet would run (a leading = + - @) is refused where GACC never writes it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from customs_etl.transform import parse
 
 
 def release_with(folder: Path, name: str, unit: str, commodity: str = "Wigs") -> Path:
-    """An English export of two lines; the second carries `unit` and `commodity` as given."""
+    """An English export (the one GACC CSV writer) whose second row has this unit and name."""
     rows = [
         ("202502", "109", "Korea,DPR", "67041100", "Wigs", "1", "Kilogram", "0", "-", "10"),
         ("202502", "109", "Korea,DPR", "67042000", commodity, "2", unit, "0", "—", "20"),
@@ -38,13 +38,14 @@ def stage(landing: Path, path: Path, tmp_path: Path) -> parse.ParsedRelease:
             "Wigs",
             "export/2025-02/a.csv, row 3, field 'Unit': Unit "
             '\'=HYPERLINK("http://x","y")\' is not accepted; expected a unit GACC uses '
-            "(seeds/units.csv), e.g. Kilogram or 千克, or '-'",
+            "(seeds/quantity_units.csv), e.g. Kilogram or 千克, or '-'",
         ),
         (
             "Furlong",
             "Wigs",
             "export/2025-02/a.csv, row 3, field 'Unit': Unit 'Furlong' is not accepted; "
-            "expected a unit GACC uses (seeds/units.csv), e.g. Kilogram or 千克, or '-'",
+            "expected a unit GACC uses (seeds/quantity_units.csv), e.g. Kilogram or 千克, or "
+            "'-'",
         ),
         (
             "Kilogram",
@@ -77,7 +78,8 @@ def test_gacc_units_and_sub_item_dashes_pass(tmp_path: Path) -> None:
     """Catches the check refusing what GACC writes: Chinese and English units, '-' and '—'
     for a missing unit, and a commodity name with HS's leading dashes."""
     landing = tmp_path / "landing"
-    for unit in ("千克", "Number of item", "-"):
+    # 万个 / Ten thousand pieces: in GACC's list, though no export in the sample uses it.
+    for unit in ("千克", "Number of item", "-", "万个", "Ten thousand pieces"):
         path = release_with(landing / "export/2025-02", "a.csv", unit, "- - Of synthetic fibres")
         assert stage(landing, path, tmp_path).row_count == 2
 

@@ -22,6 +22,7 @@ import duckdb
 
 from customs_etl.guard import UserError
 from customs_etl.load.connection import connect
+from customs_etl.report.formatting import whole
 
 # A spreadsheet reads a cell starting with one of these as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -130,9 +131,9 @@ def text_value(value: object, column: str = "", *, group_thousands: bool = False
         return ""
     if isinstance(value, bool):
         return str(value).lower()
-    whole = isinstance(value, int | Decimal) and value == int(value)
-    if group_thousands and whole and "value" in column:
-        return f"{int(value):,}"
+    is_whole = isinstance(value, int | Decimal) and value == int(value)
+    if group_thousands and is_whole and "value" in column:
+        return whole(int(value))
     if isinstance(value, dt.date | dt.datetime | dt.time):
         return value.isoformat(sep=" ") if isinstance(value, dt.datetime) else value.isoformat()
     if isinstance(value, bytes):

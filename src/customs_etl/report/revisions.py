@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import duckdb
 import polars as pl
+
+from customs_etl.report.formatting import percent, signed_whole, whole
 
 _COLUMNS = """
     period, partner_iso3, flow, source_kind, source_name, value_usd_before, value_usd_after,
@@ -47,18 +50,18 @@ def revisions_by_sources(con: duckdb.DuckDBPyConnection, source_names: list[str]
     ).pl()
 
 
-def revision_line(row: dict[str, object]) -> str:
+def revision_line(row: dict[str, Any]) -> str:
     """'2025-06 USA export (preliminary table): 36,339,700,000 -> 36,632,800,000 USD
     (+293,100,000, +0.81%); known 2025-07-14, revised 2025-08-08'."""
     period = row["period"]
     month = period.strftime("%Y-%m") if isinstance(period, dt.date) else str(period)
     kind = "preliminary table" if row["source_kind"] == "preliminary" else "detailed export"
     pct = row["change_pct"]
-    pct_text = "" if pct is None else f", {pct:+.2f}%"
+    pct_text = "" if pct is None else f", {percent(pct, digits=2)}"
     return (
         f"{month} {row['partner_iso3']} {row['flow']} ({kind} {row['source_name']}): "
-        f"{row['value_usd_before']:,} -> {row['value_usd_after']:,} USD "
-        f"({row['change_usd']:+,}{pct_text}); known {row['known_on_before']}, "
+        f"{whole(row['value_usd_before'])} -> {whole(row['value_usd_after'])} USD "
+        f"({signed_whole(row['change_usd'])}{pct_text}); known {row['known_on_before']}, "
         f"revised {row['known_on_after']}"
     )
 

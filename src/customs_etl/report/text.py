@@ -9,10 +9,17 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
+from customs_etl.report.formatting import change, money, pct_change, percent, unit_price
+from customs_etl.report.formatting import share as share_of
+from customs_etl.report.queries import partner_name
 from customs_etl.report.revisions import revision_lines, revisions_between
 
 _HALF = re.compile(r"^(\d{4})\s*-?\s*(H[12])$", re.IGNORECASE)
 _MONTHS = {"H1": (1, 6), "H2": (7, 12)}
+# The flows as the report names them: China's side, by flow and in tables and charts.
+FLOWS = ("export", "import")
+FLOW_TITLES = {"export": "China's exports to", "import": "China's imports from"}
+HALF_LABELS = {"export": "China's exports", "import": "China's imports", "total": "Total trade"}
 
 
 @dataclass(frozen=True)
@@ -33,23 +40,6 @@ class HalfYear:
     @property
     def months(self) -> tuple[int, int]:
         return _MONTHS[self.half]
-
-
-def money(value: float | int | None) -> str:
-    if value is None:
-        return "n/a"
-    value = float(value)
-    if abs(value) >= 1e9:
-        return f"${value / 1e9:,.2f} billion"
-    if abs(value) >= 1e6:
-        return f"${value / 1e6:,.1f} million"
-    return f"${value:,.0f}"
-
-
-def change(pct: float | None) -> str:
-    return (
-        "no comparable figure a year earlier" if pct is None else f"{pct:+.1f}% on a year earlier"
-    )
 
 
 def half_year_table(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> pl.DataFrame:
@@ -95,8 +85,7 @@ def unit_value(row: dict[str, object]) -> str:
     if row["unit_value_usd"] is None:
         return "no single unit"
     price = float(row["unit_value_usd"])  # type: ignore[arg-type]
-    shown = f"{price:,.2f}" if price >= 1 else f"{price:.4f}"  # electricity: $0.0551 per kWh
-    return f"${shown} per {row['quantity_unit']}"
+    return f"{unit_price(price)} per {row['quantity_unit']}"
 
 
 def volume_and_price(row: dict[str, object]) -> str:
@@ -104,11 +93,11 @@ def volume_and_price(row: dict[str, object]) -> str:
     (1 + price), so 'more wigs, or dearer wigs?' reads off the two."""
     if row["yoy_pct"] is None:
         return "no comparable figure a year earlier"
+    value = percent(row["yoy_pct"])  # type: ignore[arg-type]
     if row["volume_pct"] is None or row["price_pct"] is None:
-        return f"{row['yoy_pct']:+.1f}% (no volume/price split: quantities not in one unit)"
-    return (
-        f"{row['yoy_pct']:+.1f}%: volume {row['volume_pct']:+.1f}%, price {row['price_pct']:+.1f}%"
-    )
+        return f"{value} (no volume/price split: quantities not in one unit)"
+    volume, price = percent(row["volume_pct"]), percent(row["price_pct"])  # type: ignore[arg-type]
+    return f"{value}: volume {volume}, price {price}"
 
 
 def yearly_series(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> pl.DataFrame:
@@ -146,9 +135,8 @@ def long_view(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
     first, last = min(totals), max(totals)
     peak = max(totals, key=lambda year: (totals[year], -year))
     text = (
-        f"Year by year ({first}-{last}): China's trade with {_name(con, partner_iso3)} peaked "
-        f"in {peak} at "
-        f"{money(totals[peak])}"
+        f"Year by year ({first}-{last}): China's trade with {partner_name(con, partner_iso3)} "
+        f"peaked in {peak} at {money(totals[peak])}"
     )
     measures = last_measures(con) if partner_iso3 == "PRK" else None
     after = peak
@@ -158,7 +146,7 @@ def long_view(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
         text += (
             f"; after the UN measures of {year} (the last, resolution {measures[0]}, adopted "
             f"{measures[1]:%Y-%m-%d}) it fell from {money(before)} in {year} to "
-            f"{money(next_year)} in {year + 1} ({_pct_change(before, next_year)})"
+            f"{money(next_year)} in {year + 1} ({pct_change(before, next_year)})"
         )
         after = year
     later = [year for year in totals if year > after]
@@ -168,17 +156,6 @@ def long_view(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
     if last not in (peak, low):
         text += f"; {last}: {money(totals[last])}"
     return text + "."
-
-
-def _name(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> str:
-    row = con.execute(
-        "select partner_name from marts.partners where partner_iso3 = ?", [partner_iso3]
-    ).fetchone()
-    return str(row[0]) if row else partner_iso3
-
-
-def _pct_change(before: int, after: int) -> str:
-    return f"{100.0 * (after - before) / before:+.1f}%" if before else "n/a"
 
 
 def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear) -> str:
@@ -203,7 +180,7 @@ def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear)
     arc = long_view(con, partner_iso3)
     if arc:
         lines.append(arc)
-    for flow, words in (("export", "China's exports to"), ("import", "China's imports from")):
+    for flow, words in FLOW_TITLES.items():
         value, pct, _ = figures.get(flow, (None, None, 0))
         lines.append(f"{words} {partner}: {money(value)}, {change(pct)}.")
         top = top_commodities(con, partner_iso3, period, flow)
@@ -250,7 +227,6 @@ SANCTIONS_CAVEAT = (
     "(marts.trade_under_measures_*), not a legal finding: exemptions, licences and the "
     "product's own reading of commodity words are not judged here."
 )
-_SANCTIONS_FLOWS = (("export", "China's exports to"), ("import", "China's imports from"))
 
 
 def sanctions_shares(con: duckdb.DuckDBPyConnection, period: HalfYear) -> pl.DataFrame:
@@ -314,15 +290,14 @@ def sanctions_section(con: duckdb.DuckDBPyConnection, partner_iso3: str, period:
     if not shares:
         return f"Sanctions lens: no trade with PRK in {period} in the warehouse."
     lines = [f"Sanctions lens, {period}. {SANCTIONS_CAVEAT}"]
-    for flow, words in _SANCTIONS_FLOWS:
+    for flow, words in FLOW_TITLES.items():
         share = shares.get(flow)
         if share is None:
             lines.append(f"{words} the DPRK: none loaded.")
             continue
-        pct = share["covered_share_pct"]
         lines.append(
             f"{words} the DPRK: {money(share['covered_value_usd'])} of {money(share['value_usd'])} "
-            f"({0.0 if pct is None else pct:.2f}%) in goods under a measure in force "
+            f"({share_of(share['covered_share_pct'])}) in goods under a measure in force "
             f"({share['covered_line_count']} lines)."
         )
         if share["value_usd_not_8digit"]:

@@ -23,16 +23,10 @@ _FORMULA_NAME = r"^(?:[=+@]|-[^-\s])"
 
 
 def known_units(seeds_dir: object) -> list[str]:
-    """Every unit GACC uses, by its English and its Chinese name: seeds/units.csv (GACC's whole
-    list), and the English renderings of seeds/quantity_units.csv (what the marts show), which
-    the two seeds give alike for the units both list."""
-    units = seeds.read_seed(seeds_dir, "units")  # type: ignore[arg-type]
-    shown = seeds.read_seed(seeds_dir, "quantity_units")  # type: ignore[arg-type]
-    return [
-        *units["unit_en"].to_list(),
-        *units["unit_zh"].to_list(),
-        *shown["quantity_unit_en"].to_list(),
-    ]
+    """Every unit GACC uses, by its English and its Chinese name: seeds/quantity_units.csv
+    (GACC's whole list, with the English the marts show)."""
+    units = seeds.read_seed(seeds_dir, "quantity_units")  # type: ignore[arg-type]
+    return [*units["quantity_unit_en"].to_list(), *units["quantity_unit_zh"].to_list()]
 
 
 def check_release_text(frame: pl.DataFrame, source_name: str, units: list[str]) -> None:
@@ -47,7 +41,7 @@ def check_release_text(frame: pl.DataFrame, source_name: str, units: list[str]) 
                 ~pl.col(column).is_in(units),
                 source_name,
                 header,
-                "a unit GACC uses (seeds/units.csv), e.g. Kilogram or 千克, or '-'",
+                "a unit GACC uses (seeds/quantity_units.csv), e.g. Kilogram or 千克, or '-'",
             )
     for column, header in NAME_COLUMNS.items():
         if column in frame.columns:

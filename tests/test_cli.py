@@ -152,3 +152,23 @@ def test_export_writes_parquet_files(published: Path, tmp_path: Path) -> None:
     ).fetchall()
     con.close()
     assert half_year == [("export", 1000), ("import", 320), ("total", 1320)]
+
+
+def test_docs_regenerates_the_marts_reference(tmp_path: Path, monkeypatch) -> None:
+    from customs_etl.publish import docs as marts_docs
+    from customs_etl.settings import PROJECT_DIR
+
+    readme = tmp_path / "warehouse" / "README.md"
+    readme.parent.mkdir()
+    text = (PROJECT_DIR / "warehouse" / "README.md").read_text(encoding="utf-8")
+    head, rest = text.split(marts_docs.BEGIN, 1)
+    readme.write_text(
+        f"{head}{marts_docs.BEGIN}\nstale\n{marts_docs.END}{rest.split(marts_docs.END, 1)[1]}"
+    )
+    monkeypatch.setenv("CUSTOMS_PROJECT_DIR", str(tmp_path))
+
+    result = runner.invoke(app, ["docs"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"{readme}: updated"
+    assert readme.read_text(encoding="utf-8") == text
+    assert runner.invoke(app, ["docs"]).output.strip() == f"{readme}: up to date"

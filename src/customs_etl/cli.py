@@ -517,7 +517,7 @@ def export(
 @plain_errors
 def docs() -> None:
     """Regenerate the marts reference in warehouse/README.md from sql/marts/*.yml."""
-    from customs_etl import docs as marts_docs
+    from customs_etl.publish import docs as marts_docs
 
     settings = get_settings()
     readme = settings.project_dir / "warehouse" / "README.md"

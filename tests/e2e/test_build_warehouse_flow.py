@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -327,6 +328,12 @@ def test_the_long_series_from_the_2013_peak(sample_run: SampleRun) -> None:
         f"({fall:+.1f}%); its low since then: {report.money(years[2021])} in 2021"
     ) in paragraph
     assert "$6.54 billion" in paragraph
+    # What each side ships, by chapter as reporters name it: plastics, furniture and bedding,
+    # fertiliser and cereals (rice) from China; wigs and eyelashes (67) from the DPRK.
+    by_chapter = [line for line in paragraph.splitlines() if line.startswith("  By chapter: ")]
+    exported, imported = (re.findall(r"(?:: |; )(\d\d) ", line) for line in by_chapter)
+    assert exported[:2] == ["39", "94"] and {"31", "10"} <= set(exported)
+    assert imported[0] == "67"
     # The 2025 story is unchanged.
     assert paragraph.startswith(
         "China's trade with Korea,DPR in H1 2025 (6 of 6 months): $1.26 billion, +30.0% on a "

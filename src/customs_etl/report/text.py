@@ -183,6 +183,12 @@ def article(con: duckdb.DuckDBPyConnection, partner_iso3: str, period: HalfYear)
     for flow, words in FLOW_TITLES.items():
         value, pct, _ = figures.get(flow, (None, None, 0))
         lines.append(f"{words} {partner}: {money(value)}, {change(pct)}.")
+        # Chapters first: reporters name goods by chapter ("plastics, furniture and bedding,
+        # fertiliser"); the 4-digit lines then carry unit values and the volume/price split.
+        chapters = top_commodities(con, partner_iso3, period, flow, hs_level=2)
+        lines.append(
+            "  By chapter: " + "; ".join(_chapter(row) for row in chapters.iter_rows(named=True))
+        )
         top = top_commodities(con, partner_iso3, period, flow)
         lines.append(
             "  Top lines: " + "; ".join(_top_line(row) for row in top.iter_rows(named=True))
@@ -212,6 +218,11 @@ def revisions_text(
 
 def _top_line(row: dict[str, object]) -> str:
     return f"{_commodity(row)} ({unit_value(row)}; {volume_and_price(row)})"
+
+
+def _chapter(row: dict[str, object]) -> str:
+    pct = row["yoy_pct"]
+    return f"{_commodity(row)} ({'new' if pct is None else percent(pct)})"  # type: ignore[arg-type]
 
 
 def _commodity(row: dict[str, object]) -> str:

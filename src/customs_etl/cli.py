@@ -613,12 +613,12 @@ def _query_connection(settings: Settings) -> Iterator[duckdb.DuckDBPyConnection]
 def _print_half_years(warehouse_path: Path | None, partner: str) -> None:
     con = _open_published(get_settings(warehouse_path=warehouse_path))
     try:
-        frame = report_text.half_year_table(con, partner)
+        columns, rows = report_text.half_year_table(con, partner)
         revised = report_text.revisions_text(con, partner, None)
     finally:
         con.close()
     _say(f"\nChina's trade with {partner} by half-year (US dollars):")
-    _print_result(adhoc.Result(frame.columns, frame.rows()), OutputFormat.table)
+    _print_result(adhoc.Result(columns, rows), OutputFormat.table)
     if revised:
         _say(revised)
 

@@ -7,9 +7,10 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # polars: the frames' type only (DuckDB's .pl() imports it when it runs)
+    import polars as pl
+
     from customs_etl.report.text import HalfYear
 
 

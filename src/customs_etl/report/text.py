@@ -5,14 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
+from customs_etl.load.connection import literal
 from customs_etl.report.formatting import change, money, pct_change, percent, unit_price
 from customs_etl.report.formatting import share as share_of
 from customs_etl.report.queries import partner_name
 from customs_etl.report.revisions import revision_lines, revisions_between
+
+# Polars only names the frames' type here: DuckDB's .pl() imports it when a report needs one,
+# and `customs-etl run` prints this module's half-years without it.
+if TYPE_CHECKING:
+    import polars as pl
 
 _HALF = re.compile(r"^(\d{4})\s*-?\s*(H[12])$", re.IGNORECASE)
 _MONTHS = {"H1": (1, 6), "H2": (7, 12)}
@@ -42,16 +48,22 @@ class HalfYear:
         return _MONTHS[self.half]
 
 
-def half_year_table(con: duckdb.DuckDBPyConnection, partner_iso3: str) -> pl.DataFrame:
-    return con.execute(
-        """
+def half_year_table(
+    con: duckdb.DuckDBPyConnection, partner_iso3: str
+) -> tuple[list[str], list[tuple[object, ...]]]:
+    """The columns and rows of a partner's half-years. Every `customs-etl run` prints them,
+    also when nothing new arrived: a literal and fetchall, not a parameter and a frame (which
+    import pandas and pyarrow; load/connection.py's literal)."""
+    cursor = con.execute(
+        f"""
         select year, half, flow, value_usd, value_usd_prev_year, yoy_pct, months_covered
         from marts.trade_half_year
-        where partner_iso3 = ?
+        where partner_iso3 = {literal(partner_iso3)}
         order by year, half, flow
-        """,
-        [partner_iso3],
-    ).pl()
+        """
+    )
+    columns = [column[0] for column in cursor.description or []]
+    return columns, cursor.fetchall()
 
 
 def top_commodities(
@@ -208,12 +220,12 @@ def revisions_text(
     else:
         first_month, last_month = period.months
         first, last = dt.date(period.year, first_month, 1), dt.date(period.year, last_month, 1)
-    frame = revisions_between(con, partner_iso3, first, last)
-    if frame.is_empty():
+    rows = revisions_between(con, partner_iso3, first, last)
+    if not rows:
         return ""
     where = f"in {period}" if period is not None else "in the periods above"
     lines = [f"Revised figures of {partner_iso3} {where} (marts.trade_revisions):"]
-    return "\n".join(lines + [f"  {line}" for line in revision_lines(frame)])
+    return "\n".join(lines + [f"  {line}" for line in revision_lines(rows)])
 
 
 def _top_line(row: dict[str, object]) -> str:

@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeAlias
 
 import duckdb
 
 from customs_etl import backend, progress
 from customs_etl.errors import DiskFullError, RejectedReleasesError, ReleaseError
-from customs_etl.extract import fetch
 from customs_etl.extract.landing_zone import LandingZone
 from customs_etl.extract.releases import (
     ReleaseFile,
@@ -32,13 +32,19 @@ from customs_etl.extract.releases import (
     sha256_file,
     vintage_order,
 )
-from customs_etl.load import loader, models, registry
+from customs_etl.load import registry
 from customs_etl.load.connection import connect
 from customs_etl.publish import build as publication
 from customs_etl.report.revisions import revision_lines, revisions_by_sources
 from customs_etl.settings import Settings
-from customs_etl.transform import parse
-from customs_etl.validate import batches, cross_check, detailed, preliminary_checks, quarantine
+from customs_etl.validate import quarantine
+
+# The modules of the work itself (polars, httpx, the parsers, the checks; Great Expectations
+# is imported later still, by validate.expectations) are imported by the steps that use them:
+# a run that finds nothing new needs none of them, and importing them took most of its time.
+if TYPE_CHECKING:
+    from customs_etl.transform import parse
+    from customs_etl.validate import cross_check
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +106,8 @@ class RunSummary:
         return "\n".join(lines)
 
 
-Outcome = parse.ParsedRelease | ReleaseError
+# A forward reference: parse (polars) is imported by the steps that parse.
+Outcome: TypeAlias = "parse.ParsedRelease | ReleaseError"
 
 
 # --- the steps: plain functions, each one unit of work the flow may run as a task ----------
@@ -138,12 +145,16 @@ def discover(
 
 
 def fetch_index(url: str, settings: Settings) -> list[str]:
+    from customs_etl.extract import fetch
+
     with fetch.make_client(timeout=settings.fetch_timeout_seconds) as client:
         return fetch.table_urls_from_index(url, client=client, **_retry_policy(settings))
 
 
 def fetch_table(url: str, settings: Settings) -> ReleaseFile:
     """Fetched (or unchanged since the last fetch) and kept in the landing zone."""
+    from customs_etl.extract import fetch
+
     zone = LandingZone(settings.landing_zone)
     with fetch.make_client(timeout=settings.fetch_timeout_seconds) as client:
         return fetch.fetch_to_landing_zone(url, zone, client=client, **_retry_policy(settings))
@@ -160,6 +171,8 @@ def _retry_policy(settings: Settings) -> dict[str, float]:
 
 
 def parse_one(release: ReleaseFile, settings: Settings) -> parse.ParsedRelease:
+    from customs_etl.transform import parse
+
     return parse.parse_release(
         release, settings.parsed_dir, settings.seeds_dir, settings.max_release_bytes
     )
@@ -189,6 +202,8 @@ def validate_batch(
 ) -> dict[str, list[quarantine.Finding]]:
     """Detailed exports, many in one GX run. Per release id: nothing when it passed;
     otherwise what a person needs to fix it."""
+    from customs_etl.validate import detailed
+
     outcomes = detailed.validate_parsed_batch(batch, settings.seeds_dir, settings.expectations_dir)
     return {
         release_id: [] if outcome.success else quarantine.from_validation(outcome)
@@ -208,6 +223,8 @@ def validate_preliminary(
 ) -> list[quarantine.Finding]:
     """Nothing when the table passes; otherwise what a person needs to fix it. It is checked
     against the neighbouring months already in the build."""
+    from customs_etl.validate import preliminary_checks
+
     con = connect(build, read_only=True)
     try:
         period = dt.date.fromisoformat(parsed.period)
@@ -227,6 +244,8 @@ def load(
 ) -> dict[str, int | ReleaseError]:
     """A month and flow's detailed exports in one transaction, other releases one by one, over
     one connection: rows loaded, or why not."""
+    from customs_etl.load import loader
+
     con = _connect(build, settings)
     try:
         return loader.load_releases(con, [(p.path, registry.loaded_record(p)) for p in batch])
@@ -255,6 +274,8 @@ def build_marts(
     build: Path, settings: Settings, summary: RunSummary, started: dt.datetime
 ) -> list[str]:
     """Rebuild the marts; the figures this run's releases revised, in words."""
+    from customs_etl.load import models
+
     con = _connect(build, settings)
     try:
         # Incremental marts rebuild only the months of this run's releases (from the registry,
@@ -275,6 +296,7 @@ def build_marts(
 def check_against_preliminary(build: Path, settings: Settings) -> list[cross_check.Disagreement]:
     """Detailed totals against the preliminary tables (marts.preliminary_cross_check): each
     disagreement is a warning with both figures; nothing is refused or averaged."""
+    from customs_etl.validate import cross_check
     from customs_etl.validate.expectations import validate_cross_check
 
     con = connect(build, read_only=True)
@@ -419,6 +441,7 @@ def _load_and_publish(
     started: dt.datetime,
     steps: Steps,
 ) -> None:
+    from customs_etl.load import models
     from customs_etl.validate import expectations
 
     expectations.clear_results(settings.expectations_dir)
@@ -501,6 +524,8 @@ def _validate(
     """The releases that passed, in their order (which decides who delivered a row first);
     the others are quarantined. One GX run per HS level and currency, up to
     batches.MAX_BATCH_ROWS rows."""
+    from customs_etl.validate import batches
+
     groups = batches.validation_batches(parsed)
     failed: set[str] = set()
     for batch, findings in zip(groups, steps.validate_batches(groups, settings), strict=True):

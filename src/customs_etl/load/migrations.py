@@ -5,9 +5,6 @@ step does nothing on a warehouse that already has it. See warehouse/README.md, C
 from __future__ import annotations
 
 import duckdb
-import polars as pl
-
-from customs_etl.transform.canonical import label_key
 
 # old name -> new name (one word per concept: "preliminary", not "headline").
 RENAMED_TABLES = {"core.trade_headline": "trade_preliminary"}
@@ -34,6 +31,12 @@ def _fill_partner_keys(con: duckdb.DuckDBPyConnection) -> None:
     ).pl()
     if labels.is_empty():
         return
+    # Here, not at the top: the models module imports this one, and a run that finds nothing
+    # new needs neither polars nor the parsers (canonical imports them).
+    import polars as pl
+
+    from customs_etl.transform.canonical import label_key
+
     keys = labels.with_columns(partner_key=label_key(pl.col("partner_label")))
     con.register("partner_keys", keys)
     try:

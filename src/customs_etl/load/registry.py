@@ -6,12 +6,18 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
-import polars as pl
 
 from customs_etl.load.connection import connect
-from customs_etl.transform.parse import ParsedRelease
+
+# Not imported here: a run that finds nothing new reads the registry (loaded_release_ids) and
+# needs neither polars nor the parsers; the functions that write it import polars themselves.
+if TYPE_CHECKING:
+    import polars as pl
+
+    from customs_etl.transform.parse import ParsedRelease
 
 
 @dataclass(frozen=True)
@@ -91,30 +97,35 @@ left join meta.releases as known using (release_id)
 """
 
 
-_RECORD_SCHEMA = {
-    "release_id": pl.String,
-    "source_name": pl.String,
-    "kind": pl.String,
-    "size_bytes": pl.Int64,
-    "status": pl.String,
-    "flow": pl.String,
-    "period": pl.Date,
-    "currency": pl.String,
-    "hs_level": pl.Int32,
-    "dialect": pl.String,
-    "encoding": pl.String,
-    "row_count": pl.Int64,
-    "value_total": pl.Int64,
-    "error": pl.String,
-    "slot_name": pl.String,
-    "published_on": pl.Date,
-    "months_covered": pl.Int8,
-}
+def _record_schema() -> dict[str, type[pl.DataType]]:
+    import polars as pl
+
+    return {
+        "release_id": pl.String,
+        "source_name": pl.String,
+        "kind": pl.String,
+        "size_bytes": pl.Int64,
+        "status": pl.String,
+        "flow": pl.String,
+        "period": pl.Date,
+        "currency": pl.String,
+        "hs_level": pl.Int32,
+        "dialect": pl.String,
+        "encoding": pl.String,
+        "row_count": pl.Int64,
+        "value_total": pl.Int64,
+        "error": pl.String,
+        "slot_name": pl.String,
+        "published_on": pl.Date,
+        "months_covered": pl.Int8,
+    }
 
 
 def record_releases(con: duckdb.DuckDBPyConnection, records: list[ReleaseRecord]) -> None:
     """Upsert registry rows in one statement (a backfill records thousands)."""
-    new_records = pl.DataFrame([vars(r) for r in records], schema=_RECORD_SCHEMA, orient="row")
+    import polars as pl
+
+    new_records = pl.DataFrame([vars(r) for r in records], schema=_record_schema(), orient="row")
     con.register("new_records", new_records)
     try:
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)

@@ -5,9 +5,10 @@ and currency (one task run each); the GX adapter regroups a batch's frames by th
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from customs_etl.transform.parse import ParsedRelease
+if TYPE_CHECKING:  # the parsers import polars; the job imports this module on every run
+    from customs_etl.transform.parse import ParsedRelease
 
 # Rows per GX run at most: a batch is converted to pandas whole and GX adds its masks (~0.7 KB a
 # row at peak); GX plans for ~0.1-0.15 s a run whatever the rows, a quarter of a run this size.

@@ -125,7 +125,8 @@ def discover(
     zone = LandingZone(settings.landing_zone)
     paths = files if files is not None else discover_release_files(landing_dir)  # type: ignore[arg-type]
     # The zone may sit inside the drop folder (a warehouse beside its landing): not a drop.
-    paths = [p for p in paths if not p.resolve().is_relative_to(settings.landing_zone.resolve())]
+    zone_root = settings.landing_zone.resolve()
+    paths = [p for p in paths if not p.resolve().is_relative_to(zone_root)]
 
     def keep(path: Path) -> ReleaseFile | ReleaseError:
         try:

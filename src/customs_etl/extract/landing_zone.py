@@ -114,6 +114,11 @@ class LandingZone:
             if not stored.exists():
                 _store(release, stored)
         key = (release.release_id, release.source_name)
+        # Already in the manifest as read (or written) by this zone: nothing to append, and no
+        # lock to take (the manifest only grows). A run that finds nothing new comes here for
+        # every file it has.
+        if self._known is not None and key in self._known:
+            return replace(release, path=stored)
         with self._locked_manifest() as known:
             if key not in known:
                 self._append(_entry(release, stored.relative_to(self.root), source))

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
 import pytest
-from support import export_file, load
+from support import export_file, load, run_job
 from typer.testing import CliRunner
 
 from customs_etl.cli import app
@@ -172,3 +175,53 @@ def test_docs_regenerates_the_marts_reference(tmp_path: Path, monkeypatch) -> No
     assert result.output.strip() == f"{readme}: updated"
     assert readme.read_text(encoding="utf-8") == text
     assert runner.invoke(app, ["docs"]).output.strip() == f"{readme}: up to date"
+
+
+# What a run that finds nothing new must not import: the fixed cost of every run (issue 18).
+# Great Expectations, Prefect, pandas and pyarrow took most of it; polars, numpy, httpx and
+# matplotlib are the work's (parsing, fetching, the report's charts), not the check's.
+HEAVY = (
+    "great_expectations",
+    "prefect",
+    "pandas",
+    "pyarrow",
+    "polars",
+    "numpy",
+    "httpx",
+    "matplotlib",
+)
+# The command line as its entry point runs it, saying at exit which of HEAVY it imported.
+PROBE = f"""
+import atexit, json, sys
+atexit.register(lambda: print("imported:", json.dumps(
+    sorted({{name.split(".")[0] for name in sys.modules}} & set({HEAVY!r}))), file=sys.stderr))
+sys.argv[0] = "customs-etl"
+from customs_etl.cli import app
+app()
+"""
+
+
+def test_a_run_that_finds_nothing_new_imports_none_of_the_heavy_libraries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`customs-etl run` on a built warehouse with nothing new: a real process, which says
+    which libraries it imported (sys.modules at exit). No timing here: bench/run_bench.py
+    measures the fixed cost."""
+    landing = tmp_path / "landing"
+    export_file(landing / "export" / "2025-01", "a.csv", "202501", [("109", "1006", 5)])
+    export_file(landing / "import" / "2025-01", "a.csv", "202501", [("109", "6704", 7)])
+    published = tmp_path / "warehouse" / "customs.duckdb"
+    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
+    assert run_job(landing, published).published
+    arguments = ["run", "--landing", str(landing), "--warehouse", str(published)]
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, *arguments],
+        env=os.environ,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Warehouse unchanged." in done.stdout
+    assert "China's trade with PRK by half-year" in done.stdout  # the summary still printed
+    assert done.stderr.splitlines()[-1] == "imported: []"

@@ -25,6 +25,9 @@
    download-sized files; smoke: the same shape made small), then both shapes side by side:
    floor, dlt, the product, their ratios, peak memory, the incremental month and the fixed
    cost of a run (the no-change run).
+   Then the fixed cost of a run: `customs-etl run` on the published warehouse with nothing
+   new, FIXED_COST_RUNS times, each a fresh process (median and min against the 2 s target;
+   `--fixed-cost-only` measures just that, on the warehouse `make run` built).
 8. Dask, on the first shape: a `dask scheduler` and 1, then 2 workers (1 thread each) on
    127.0.0.1, the backfill again through CUSTOMS_DASK_ADDRESS: the speedup, the part that fans
    out and the part that stays serial, and what N workers would give (Amdahl).
@@ -101,7 +104,11 @@ TARGETS = {
     "incremental_over_month": 1.5,
     "peak_rss_gb": 1.5,
     "dashboard_ms": 100.0,
+    "fixed_cost_s": 2.0,
 }
+# `customs-etl run` with nothing new, each a fresh process: the fixed cost of a run (issue 18).
+FIXED_COST_RUNS = 5
+CLI = Path(sys.executable).with_name("customs-etl")
 DOCS = PROJECT_DIR / "docs" / "benchmarks.md"
 DOCS_INTRO = """# Benchmarks
 
@@ -119,6 +126,7 @@ Targets:
 - peak RSS at most 1.5 GB, and flat in the number of months;
 - an incremental month costs at most 1.5x a backfill month;
 - a run with nothing new parses and validates nothing;
+- the fixed cost of a run (`customs-etl run` with nothing new, a fresh process) is at most 2 s;
 - every dashboard query answers in under 100 ms.
 
 Results are appended below by each run, newest last, with the machine they ran on. The machines
@@ -376,6 +384,7 @@ class Session:
     cold_start_gx: float = 0.0
     peer: dict[str, float] = field(default_factory=dict)  # dlt: seconds, rows, maxrss
     dask_runs: dict[int, RunResult] = field(default_factory=dict)  # workers -> backfill run
+    fixed_cost: list[float] = field(default_factory=list)  # seconds of each CLI no-change run
 
     @property
     def backfill_months(self) -> list[str]:
@@ -935,6 +944,33 @@ def measure_cold_starts(session: Session) -> None:
     session.cold_start_gx = gx
 
 
+def measure_fixed_cost(arguments: list[str], runs: int = FIXED_COST_RUNS) -> list[float]:
+    """Wall seconds of `customs-etl run <arguments>` where nothing new arrived, each run a
+    fresh process as a user or cron starts it: imports, settings, discovery of the unchanged
+    files, the registry, the printed summary. Each must say "Warehouse unchanged."."""
+    seconds = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        done = subprocess.run([str(CLI), "run", *arguments], capture_output=True, text=True)
+        seconds.append(time.perf_counter() - started)
+        if done.returncode != 0 or "Warehouse unchanged." not in done.stdout:
+            raise RuntimeError(
+                f"customs-etl run {' '.join(arguments)} is not a run with nothing new "
+                f"(exit {done.returncode}): {done.stdout[-500:]}{done.stderr[-500:]}"
+            )
+    return seconds
+
+
+def fixed_cost_line(seconds: list[float]) -> str:
+    median, least = statistics.median(seconds), min(seconds)
+    target = TARGETS["fixed_cost_s"]
+    return (
+        f"FIXED COST of a run (customs-etl run with nothing new, {len(seconds)} processes): "
+        f"median {median:.2f} s, min {least:.2f} s (target <= {target:g} s): "
+        f"{'met' if median <= target else 'missed'}"
+    )
+
+
 def run_bi(session: Session) -> None:
     from customs_etl.load import connection
 
@@ -1135,6 +1171,15 @@ def target_table(session: Session, measured: dict[str, float], *, nothing_done: 
         )
     verdict = "met" if nothing_done else "missed"
     lines.append(f"| no-change run parses and validates nothing | | {verdict} | |")
+    if session.fixed_cost:
+        median, least = statistics.median(session.fixed_cost), min(session.fixed_cost)
+        met = median <= TARGETS["fixed_cost_s"]
+        lines.append(
+            f"| fixed cost of a run: `customs-etl run` with nothing new, median of "
+            f"{len(session.fixed_cost)} processes <= {TARGETS['fixed_cost_s']:g} s "
+            f"| {median:.2f} s (min {least:.2f} s) | {'met' if met else 'missed'} "
+            f"| {'' if met else 'see docs/benchmarks.md, Fixed cost of a run'} |"
+        )
     return lines
 
 
@@ -1373,6 +1418,7 @@ def report(session: Session, rss: dict[str, Any], started_at: dt.datetime) -> tu
         f"{backfill.maxrss / max(1, incremental.maxrss):.2f}x)"
         f" | no-change run: parsed {parsed_nochange}, validated {validated_nochange}"
         f" | slowest dashboard query {slowest:.0f} ms (< {TARGETS['dashboard_ms']:g} ms)"
+        + (f" | {fixed_cost_line(session.fixed_cost)}" if session.fixed_cost else "")
     )
     md.append("")
     md.append(f"`{ratio_line}`")
@@ -1527,6 +1573,11 @@ def run_shape(
         land(session, session.months[-1:])
         session.runs.append(run_flow(session, "incremental"))
         session.runs.append(run_flow(session, "no-change"))
+        published = root / "warehouse" / "customs.duckdb"
+        with phase("fixed cost"):
+            session.fixed_cost = measure_fixed_cost(
+                ["--landing", str(root / "landing"), "--warehouse", str(published)]
+            )
         run_bi(session)
         probe_marts(session)
         if dask:
@@ -1558,6 +1609,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the backfill run")
     parser.add_argument("--no-docs", action="store_true", help="do not append to the docs")
     parser.add_argument(
+        "--fixed-cost-only",
+        action="store_true",
+        help=f"only the fixed cost of a run: `customs-etl run` {FIXED_COST_RUNS} times on the "
+        "warehouse `make run` built (nothing new; or --landing/--warehouse), median and min "
+        f"against the {TARGETS['fixed_cost_s']:g} s target; nothing is appended to the docs",
+    )
+    parser.add_argument("--landing", type=Path, help="with --fixed-cost-only")
+    parser.add_argument("--warehouse", type=Path, help="with --fixed-cost-only")
+    parser.add_argument(
         "--skip",
         nargs="*",
         default=[],
@@ -1575,6 +1635,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.run_flow:
         flow_child(args.run_flow, args.root, args.result, args.profile_to)
+        return 0
+    if args.fixed_cost_only:
+        arguments = [] if args.landing is None else ["--landing", str(args.landing)]
+        arguments += [] if args.warehouse is None else ["--warehouse", str(args.warehouse)]
+        print(fixed_cost_line(measure_fixed_cost(arguments)))
         return 0
     scale = SCALES[args.scale]
     scale = Scale(args.months or scale.backfill_months, args.rows_per_month or scale.rows_per_month)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import export_file
+from support import export_file, run_job
 
 from customs_etl.errors import ReleaseError, ReleaseTooLargeError, UnknownFlowError
 from customs_etl.extract.releases import describe_release, discover_release_files
@@ -144,3 +144,20 @@ def test_the_same_bytes_under_two_names_staged_at_once_are_staged_whole(tmp_path
         assert staged[0].path == staged[1].path
         assert pl.read_parquet(staged[0].path).height == len(lines)
         assert list((tmp_path / "staging").glob("*partial*")) == []
+
+
+def test_the_landing_zone_inside_the_landing_folder_is_never_taken_for_drops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A warehouse kept inside its own landing folder: the zone's copies (named by checksum,
+    under no flow folder) are left out of discovery, run after run."""
+    landing = tmp_path / "landing"
+    export_file(landing / "export" / "2025-01", "a.csv", "202501", [("109", "1006", 5)])
+    published = landing / "warehouse" / "customs.duckdb"
+    monkeypatch.setenv("CUSTOMS_WORK_DIR", str(tmp_path / "work"))
+    first = run_job(landing, published)
+    assert (published.parent / "landing_zone" / "objects").is_dir()
+    again = run_job(landing, published)
+    assert (first.releases_seen, first.loaded, first.rejected) == (1, ["export/2025-01/a.csv"], {})
+    assert (again.releases_seen, again.skipped, again.rejected) == (1, ["export/2025-01/a.csv"], {})
+    assert not again.published

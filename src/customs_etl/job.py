@@ -126,7 +126,11 @@ def discover(
     paths = files if files is not None else discover_release_files(landing_dir)  # type: ignore[arg-type]
     # The zone may sit inside the drop folder (a warehouse beside its landing): not a drop.
     zone_root = settings.landing_zone.resolve()
-    paths = [p for p in paths if not p.resolve().is_relative_to(zone_root)]
+    # A discovered file resolves inside the landing folder (discover_release_files): only when
+    # that folder and the zone overlap can it be in the zone, so only then is each resolved
+    # again (a run with nothing new pays for every file it has).
+    if files is not None or _overlap(zone_root, landing_dir.resolve()):  # type: ignore[union-attr]
+        paths = [p for p in paths if not p.resolve().is_relative_to(zone_root)]
 
     def keep(path: Path) -> ReleaseFile | ReleaseError:
         try:
@@ -143,6 +147,10 @@ def discover(
     unusable = {path: e for path, e in kept if isinstance(e, ReleaseError)}
     log.info("Found %d release file(s), %d unusable", len(releases), len(unusable))
     return releases, unusable
+
+
+def _overlap(one: Path, other: Path) -> bool:
+    return one.is_relative_to(other) or other.is_relative_to(one)
 
 
 def fetch_index(url: str, settings: Settings) -> list[str]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import errno
+import importlib
 import logging
 import re
 import threading
@@ -453,6 +454,9 @@ def _load_and_publish(
     from customs_etl.load import models
     from customs_etl.validate import expectations
 
+    # The parsers too, here in this thread: the warm-up below and parse_many's threads then
+    # only use them, not import them (concurrently) for the first time.
+    importlib.import_module("customs_etl.transform.parse")
     expectations.clear_results(settings.expectations_dir)
     # Great Expectations takes seconds of CPU to import: done while the published warehouse is
     # copied (the kernel's work) and Polars parses (outside the GIL).

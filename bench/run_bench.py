@@ -23,8 +23,8 @@
    `.bench-venv` made with uv: the product does not depend on dlt.
 7. All of the above at a second shape (SECOND_SHAPES: ~230k rows a month over 18 months in
    download-sized files; smoke: the same shape made small), then both shapes side by side:
-   floor, dlt, the product, their ratios, peak memory, the incremental month and the fixed
-   cost of a run (the no-change run).
+   floor, dlt, the product, their ratios, peak memory, the incremental month and the
+   no-change flow run (Prefect's; `customs-etl run` is the fixed cost of a run above).
    Then the fixed cost of a run: `customs-etl run` on the published warehouse with nothing
    new, FIXED_COST_RUNS times, each a fresh process (median and min against the 2 s target;
    `--fixed-cost-only` measures just that, on the warehouse `make run` built).
@@ -1465,7 +1465,7 @@ def shapes_summary(sessions: list[Session]) -> tuple[list[str], str]:
         "| shape | rows, files, months | floor: DuckDB read_csv | dlt raw load "
         "| product backfill | product / floor | product / dlt | dlt / floor "
         "| peak RSS: product, dlt | incremental month / backfill month "
-        "| fixed cost of a run (the no-change run) |",
+        "| no-change flow run (Prefect, a fresh process) |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     parts = []
@@ -1493,7 +1493,7 @@ def shapes_summary(sessions: list[Session]) -> tuple[list[str], str]:
             f"{session.scale_name}: product/floor {product / floor:.1f}x"
             + (f", product/dlt {product / peer:.2f}x" if peer else "")
             + f", incremental/month {incremental.process_wall / month:.2f}x"
-            + f", peak {peak:.2f} GB, fixed {nochange.process_wall:.1f} s"
+            + f", peak {peak:.2f} GB, no-change flow run {nochange.process_wall:.1f} s"
         )
     md.append("")
     return md, "SHAPES: " + " | ".join(parts)

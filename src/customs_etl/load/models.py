@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
@@ -33,6 +35,8 @@ from typing import Literal
 import duckdb
 
 from customs_etl.load import migrations, registry
+
+log = logging.getLogger(__name__)
 
 LAYERS = ("meta", "staging", "core", "marts")
 # How each layer's select models are stored: core's are views, cheap and always current (its
@@ -277,6 +281,7 @@ def build(
     for model in ordered([m for m in everything if not m.is_ddl]):
         if model.schema not in layers:
             continue
+        started = time.perf_counter()
         body = render(model.sql, variables).strip().rstrip(";")
         checksum = checksums.of(model)
         spec = model.incremental
@@ -293,6 +298,11 @@ def build(
             con.execute(f"create or replace {model.materialization} {model.name} as\n{body}")
             _record(con, registry, model, checksum, None)
         built.append(model.name)
+        seconds = time.perf_counter() - started
+        # Where a run's time goes, model by model (bench/flat_history.py --models reads these).
+        log.debug(
+            "Model %s: %.3f s", model.name, seconds, extra={"model": model.name, "seconds": seconds}
+        )
     con.execute("reset variable touched_periods")
     return built
 

@@ -10,23 +10,37 @@ plain job (customs_etl.job.run_job, as `customs-etl run` calls it). The lake is 
 SQLite catalog with local Parquet (the same code as PostgreSQL + S3, without the network).
 Prints each time and, per backend, the ratio of the longest history's time to the shortest's:
 flat in history means a ratio near 1 (the issue's target: at most 1.25).
+
+`--repeat N` backfills each history once, keeps a copy of its warehouse (and lake), and adds
+the month N times, each on a fresh copy of the backfilled state, the histories interleaved so
+that the machine's noise falls on all alike; it prints the min and median per history and the
+ratios of the medians and of the mins. Each timing also says how long three phases took:
+`start` (the embedded backend's copy of the published file; opening the lake's transaction),
+`models` (rebuilding the models) and `publish`. `--models K` prints the K slowest models of
+each history's last repeat (from the runner's debug log).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import shutil
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import ClassVar
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_DIR / "scripts"))
 
 from generate_national import months_from  # noqa: E402
 
+from customs_etl import backend as backends  # noqa: E402
 from customs_etl.job import run_job  # noqa: E402
+from customs_etl.load import models as runner  # noqa: E402
 from customs_etl.settings import Settings, get_settings  # noqa: E402
 
 
@@ -83,26 +97,110 @@ def settings_for(backend: str, root: Path, landing: Path) -> Settings:
     return get_settings(**overrides)
 
 
-def measure(backend: str, history: int, data: Path, months: list[str], root: Path) -> float:
-    """Backfill `history` months, then time adding the next month."""
+STATE = ("warehouse", "lake", "work", "landing_zone")  # what a run reads and writes
+
+
+class Timed:
+    """Seconds spent in the job's phases and in each model, during one `with` block."""
+
+    PHASES: ClassVar[dict[str, str]] = {
+        "start": "start_build",
+        "models": "build_models",
+        "publish": "publish",
+    }
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self.models: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def around(self):
+        originals = {}
+        for phase, name in self.PHASES.items():
+            owner = runner if phase == "models" else backends
+            originals[(owner, name)] = getattr(owner, name)
+            setattr(owner, name, self._timer(phase, getattr(owner, name)))
+        handler = _ModelTimes(self.models)
+        logger = logging.getLogger(runner.__name__)
+        level = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+        try:
+            yield self
+        finally:
+            logger.removeHandler(handler)
+            logger.setLevel(level)
+            for (owner, name), original in originals.items():
+                setattr(owner, name, original)
+
+    def _timer(self, phase, function):
+        def timed(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.phases[phase] = self.phases.get(phase, 0.0) + time.perf_counter() - started
+
+        return timed
+
+    def text(self) -> str:
+        return ", ".join(f"{phase} {self.phases.get(phase, 0.0):.2f}" for phase in self.PHASES)
+
+
+class _ModelTimes(logging.Handler):
+    def __init__(self, into: dict[str, float]) -> None:
+        super().__init__(logging.DEBUG)
+        self._into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        model = getattr(record, "model", None)
+        if model is not None:
+            self._into[model] = self._into.get(model, 0.0) + record.seconds  # type: ignore[attr-defined]
+
+
+def backfill(backend: str, history: int, data: Path, months: list[str], root: Path) -> Settings:
+    """Backfill `history` months; keep a copy of the state; the settings to add the month."""
     base = root / f"{backend}-{history}"
     past = landing_of(data, months[-1 - history : -1], base / "landing-history")
     new = landing_of(data, months[-1:], base / "landing-new")
     settings = settings_for(backend, base, past)
     started = time.perf_counter()
     run_job(settings)
-    backfill = time.perf_counter() - started
-    settings = settings.model_copy(update={"landing_dir": new})
-    started = time.perf_counter()
-    summary = run_job(settings)
-    added = time.perf_counter() - started
-    assert summary.published and summary.loaded, summary.text()
     print(
-        f"HISTORY {backend:8} {history:4} months: backfill {backfill:7.1f} s, "
-        f"one more month {added:6.2f} s ({summary.rows_loaded:,} rows)",
+        f"BACKFILL {backend:8} {history:4} months: {time.perf_counter() - started:7.1f} s",
         flush=True,
     )
-    return added
+    shutil.rmtree(base / "snapshot", ignore_errors=True)
+    for part in STATE:
+        if (base / part).exists():
+            shutil.copytree(base / part, base / "snapshot" / part, symlinks=True)
+    return settings.model_copy(update={"landing_dir": new})
+
+
+def add_month(backend: str, history: int, settings: Settings, root: Path) -> tuple[float, Timed]:
+    """Restore the backfilled state, then time adding the next month."""
+    base = root / f"{backend}-{history}"
+    for part in STATE:
+        shutil.rmtree(base / part, ignore_errors=True)
+        if (base / "snapshot" / part).exists():
+            shutil.copytree(base / "snapshot" / part, base / part, symlinks=True)
+    timed = Timed()
+    with timed.around():
+        started = time.perf_counter()
+        summary = run_job(settings)
+        added = time.perf_counter() - started
+    assert summary.published and summary.loaded, summary.text()
+    print(
+        f"HISTORY {backend:8} {history:4} months: one more month {added:6.2f} s "
+        f"({summary.rows_loaded:,} rows; {timed.text()})",
+        flush=True,
+    )
+    return added, timed
+
+
+def measure(backend: str, history: int, data: Path, months: list[str], root: Path) -> float:
+    """Backfill `history` months, then time adding the next month."""
+    return add_month(backend, history, backfill(backend, history, data, months, root), root)[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -111,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", nargs="+", choices=("embedded", "lake"), default=["lake"])
     parser.add_argument("--rows-per-month", type=int, default=10_000, help="per flow")
     parser.add_argument("--root", type=Path, default=PROJECT_DIR / ".customs" / "bench-history")
+    parser.add_argument("--repeat", type=int, default=1, help="times the month is added")
+    parser.add_argument("--models", type=int, default=0, help="print the K slowest models")
     args = parser.parse_args(argv)
     longest = max(args.history)
     months = months_from("2016-01", longest + 1)
@@ -119,12 +219,37 @@ def main(argv: list[str] | None = None) -> int:
     for backend in args.backend:
         # The first run of a process pays for imports and installing the extensions: not timed.
         measure(backend, 1, data, months, args.root / "warm-up")
-        times = {n: measure(backend, n, data, months, args.root) for n in sorted(args.history)}
-        shortest = min(times)
+        histories = sorted(args.history)
+        settings = {n: backfill(backend, n, data, months, args.root) for n in histories}
+        times: dict[int, list[float]] = {n: [] for n in histories}
+        phases: dict[int, list[Timed]] = {n: [] for n in histories}
+        for _ in range(args.repeat):
+            for n in histories:
+                seconds, timed = add_month(backend, n, settings[n], args.root)
+                times[n].append(seconds)
+                phases[n].append(timed)
+        shortest = min(histories)
+        for n in histories:
+            starts = [t.phases.get("start", 0.0) for t in phases[n]]
+            print(
+                f"SUMMARY {backend:8} {n:4} months: min {min(times[n]):.2f} s, median "
+                f"{statistics.median(times[n]):.2f} s over {len(times[n])}; start phase median "
+                f"{statistics.median(starts):.2f} s "
+                f"({statistics.median(starts) / statistics.median(times[n]):.0%} of the median)",
+                flush=True,
+            )
+            if args.models:
+                slowest = sorted(phases[n][-1].models.items(), key=lambda kv: -kv[1])
+                for model, seconds in slowest[: args.models]:
+                    print(f"  MODEL {backend:8} {n:4} {model:48} {seconds:6.2f} s", flush=True)
+        med = {n: statistics.median(times[n]) for n in histories}
+        low = {n: min(times[n]) for n in histories}
         print(
             f"RATIO {backend}: a month on {longest} months of history / on {shortest}: "
-            f"{times[longest] / times[shortest]:.2f}x "
-            f"({times[longest]:.2f} s / {times[shortest]:.2f} s)",
+            f"median {med[longest] / med[shortest]:.2f}x "
+            f"({med[longest]:.2f} s / {med[shortest]:.2f} s), "
+            f"min {low[longest] / low[shortest]:.2f}x "
+            f"({low[longest]:.2f} s / {low[shortest]:.2f} s)",
             flush=True,
         )
     return 0

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import random
 import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
-from support import FIXTURES, SEEDS_DIR, SQL_DIR, export_file, run_job
+from support import FIXTURES, SAMPLE_LANDING, SEEDS_DIR, SQL_DIR, export_file, run_job
 
 from customs_etl.errors import RejectedReleasesError, ReleaseError
 from customs_etl.extract.releases import describe_release
@@ -24,6 +25,16 @@ INCREMENTAL = (
     "core.commodity_half_year",
     "marts.trade_under_measures_monthly",
     "marts.trade_under_measures_share_half_year",
+)
+# The marts rebuilt a year (or half) at a time, with the years (halves) a year later.
+BY_YEAR = (
+    "marts.trade_monthly",
+    "marts.trade_half_year",
+    "marts.trade_yearly",
+    "marts.trade_monthly_sources",
+    "marts.trade_revisions",
+    "marts.preliminary_cross_check",
+    "marts.trade_under_measures_half_year",
 )
 # PRK lines under UN measures (crude oil out, iron ore in) and other partners' trade.
 MARCH_2024 = [("109", "27090000", 100), ("109", "84099999", 50), ("502", "85171200", 70)]
@@ -372,4 +383,35 @@ def test_a_mart_an_earlier_version_stored_as_a_table_becomes_its_view(tmp_path: 
         ("trade_by_commodity_half_year", "VIEW"),
         ("trade_by_commodity_monthly", "VIEW"),
     ]
+    assert_same_as_full_rebuild(db)
+
+
+@pytest.mark.parametrize("seed", [17, 2026])
+def test_the_samples_releases_in_shuffled_run_orders_end_in_the_marts_of_a_full_rebuild(
+    tmp_path: Path, seed: int
+) -> None:
+    """The sample's releases (13 years of detailed exports, preliminary tables with
+    January-February cumulatives and later vintages) loaded year by year in a shuffled order of
+    years, each year in two runs of a shuffled half of its files: a year after the year it
+    compares with and before it, months of a year out of order, older vintages after newer
+    ones, a preliminary table after the detail that supersedes it. Whatever the order, every
+    mart is the mart of a full build, and the marts by year were last rebuilt by unit."""
+    db, work = tmp_path / "customs.duckdb", tmp_path / "work"
+    by_year: dict[str, list[str]] = {}
+    for path in sorted(SAMPLE_LANDING.rglob("*")):
+        if path.is_file():
+            # <flow>/<YYYY-MM>/<file>: the year of the folder
+            by_year.setdefault(path.parent.name[:4], []).append(
+                str(path.relative_to(SAMPLE_LANDING))
+            )
+    shuffle = random.Random(seed).shuffle
+    years = sorted(by_year)
+    shuffle(years)
+    for year in years:
+        names = by_year[year]
+        shuffle(names)
+        run(db, SAMPLE_LANDING, names[::2], work)
+        run(db, SAMPLE_LANDING, names[1::2], work)
+    builds = last_builds(db)
+    assert {builds[name] for name in BY_YEAR} == {"units"}
     assert_same_as_full_rebuild(db)

@@ -16,6 +16,11 @@ printed as (
             order by releases.known_on desc, releases.received_at desc, names.release_id desc
         ) as latest
     from core.commodity_names as names
+    -- only the codes the list lacks (the rest are dropped below anyway): every export prints
+    -- its codes' names, a million rows at 118 national months, ranked here on every run
+    anti join staging.stg_commodities as listed
+        on listed.hs_code = names.hs_code
+       and listed.hs_level = names.hs_level
     inner join core.releases_in_view as releases using (release_id)
 ),
 

@@ -3,6 +3,10 @@
 -- latest vintage (core.trade_finest_level_totals, core.trade_preliminary_latest). A preliminary figure
 -- counts only where no detailed month of its span exists, so a January-February cumulative
 -- gives way as soon as January or February detail arrives; it is never split by guess.
+-- While the marts are rebuilt for some months (`touched_periods`; null: all), only the years of
+-- those months and the year before are read, whole (a January-February figure and the months
+-- it spans stay together; the year before: the year-on-year columns). The months are spelled
+-- out in the filter itself so that it reaches the scan of core.trade_detailed_totals.
 with
 
 detailed as (
@@ -19,6 +23,16 @@ detailed as (
     -- the finest level's rows added up per release (a few thousand rows a month, not all of
     -- core.trade_detailed)
     from core.trade_finest_level_totals
+    -- the years being rebuilt and the year before (null: all)
+    where getvariable('touched_periods') is null
+       or list_contains(
+           flatten([
+               [cast(make_date(year(touched) - 1 + i // 12, i % 12 + 1, 1) as date)
+                for i in range(24)]
+               for touched in cast(getvariable('touched_periods') as date[])
+           ]),
+           period
+       )
     group by period, partner_code, flow, currency
 ),
 
@@ -36,6 +50,15 @@ preliminary as (
     from core.trade_preliminary_latest
     where label_kind = 'partner'
       and flow in ('export', 'import')
+      and (getvariable('touched_periods') is null
+           or list_contains(
+               flatten([
+                   [cast(make_date(year(touched) - 1 + i // 12, i % 12 + 1, 1) as date)
+                    for i in range(24)]
+                   for touched in cast(getvariable('touched_periods') as date[])
+               ]),
+               period_start
+           ))
 ),
 
 preliminary_not_superseded as (

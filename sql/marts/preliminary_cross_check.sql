@@ -18,11 +18,16 @@ preliminary as (
         release_id
     from core.trade_preliminary_latest
     where label_kind = 'partner'
+      -- the years being rebuilt (null: all); a span never crosses a year
+      and (getvariable('touched_periods') is null
+           or list_contains(getvariable('touched_periods'), period_start))
 ),
 
 detailed_months as (
     select period, partner_code, flow, currency, sum(value) as value
     from core.trade_finest_level_totals
+    where getvariable('touched_periods') is null
+       or list_contains(getvariable('touched_periods'), period)
     group by period, partner_code, flow, currency
 ),
 

@@ -7,6 +7,9 @@ monthly as (
     -- the US-dollar series (a month with only a yuan figure has no dollar value to add)
     select * from marts.trade_monthly
     where value_usd is not null
+      -- the halves being rebuilt (null: all)
+      and (getvariable('touched_periods') is null
+           or list_contains(getvariable('touched_periods'), period))
 ),
 
 halves as (

@@ -6,6 +6,16 @@ with
 
 figures as (
     select * from core.trade_partner_month
+    -- the years being rebuilt (null: all) and the year before, for value_usd_prev_year
+    where getvariable('touched_periods') is null
+       or list_contains(
+           list_concat(
+               getvariable('touched_periods'),
+               [cast(first_day - interval 1 year as date)
+                for first_day in cast(getvariable('touched_periods') as date[])]
+           ),
+           period_start
+       )
 ),
 
 by_currency as (
@@ -66,7 +76,7 @@ year_to_date as (
     from compared
     window year_so_far as (
         partition by partner_code, flow, year(period)
-        order by period
+        order by period, period_end
         rows between unbounded preceding and current row
     )
 )

@@ -16,6 +16,9 @@ detailed as (
         sum(value) as value
     -- already added up per release (one row per release here, at the finest level)
     from core.trade_finest_level_totals
+    -- the years being rebuilt (null: all)
+    where getvariable('touched_periods') is null
+       or list_contains(getvariable('touched_periods'), period)
     group by period, partner_code, flow, currency, release_id
 ),
 
@@ -32,6 +35,8 @@ preliminary as (
         value
     from core.trade_partner_month
     where source_kind = 'preliminary'
+      and (getvariable('touched_periods') is null
+           or list_contains(getvariable('touched_periods'), period_start))
 ),
 
 contributions as (

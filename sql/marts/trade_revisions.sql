@@ -43,6 +43,9 @@ delivered as (
     select release_id, period, flow, partner_code, sum(value) as value
     from core.trade_detailed_totals
     where currency = 'USD'
+      -- the years being rebuilt (null: all)
+      and (getvariable('touched_periods') is null
+           or list_contains(getvariable('touched_periods'), period))
     group by all
 ),
 
@@ -94,6 +97,9 @@ printed as (
     where headline.currency = 'USD'
       and headline.label_kind = 'partner'
       and headline.partner_code is not null
+      -- the years being rebuilt (null: all): every printing of a figure has its period_start
+      and (getvariable('touched_periods') is null
+           or list_contains(getvariable('touched_periods'), headline.period_start))
 ),
 
 preliminary_changes as (

@@ -5,6 +5,9 @@ with
 
 monthly as (
     select * from marts.trade_under_measures_monthly
+    -- the halves being rebuilt (null: all)
+    where getvariable('touched_periods') is null
+       or list_contains(getvariable('touched_periods'), period)
 )
 
 select

@@ -6,10 +6,12 @@ is materialised as its header line says (`-- materialized: table` or `-- materia
 else as its layer says. Models run in dependency order, found from the `schema.table` names
 each file mentions.
 
-A model whose rows of a month (or half-year) depend only on the core rows of that unit says so
-in a header line, `-- materialized: incremental by month` (rows keyed by `period`) or
-`-- materialized: incremental by half` (rows keyed by `year`, `half`), adding `and a year
-later` when its rows also compare with the same unit a year earlier. Such a model is a table
+A model whose rows of a month (or half-year, or year) depend only on the core rows of that unit
+says so in a header line, `-- materialized: incremental by month` (rows keyed by `period`),
+`-- materialized: incremental by half` (rows keyed by `year`, `half`) or `-- materialized:
+incremental by year` (rows keyed by `year`, else by the `period` of their months: a year-to-date
+column, or a January-February row, depends on other months of its year only), adding `and a
+year later` when its rows also compare with the same unit a year earlier. Such a model is a table
 in whichever layer. Given the months a run touched, it is rebuilt by deleting the rows of those
 units and inserting the model's rows for them only; the model reads
 `getvariable('touched_periods')` (the months being rebuilt, null meaning all) to narrow its scan
@@ -23,7 +25,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 import re
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
@@ -33,6 +37,8 @@ from typing import Literal
 import duckdb
 
 from customs_etl.load import migrations, registry
+
+log = logging.getLogger(__name__)
 
 LAYERS = ("meta", "staging", "core", "marts")
 # How each layer's select models are stored: core's are views, cheap and always current (its
@@ -44,17 +50,19 @@ _COMMENT = re.compile(r"--[^\n]*")
 # How a model is stored is declared once: `materialized:` in its .yml (bigquery-etl's one
 # metadata file per table) where it has one, else a `-- materialized:` line in its SQL.
 _DECLARED = re.compile(r"^(?:-- )?materialized: ([^\n#]+?)[ \t]*$", re.MULTILINE)
-_INCREMENTAL = re.compile(r"incremental by (month|half)( and a year later)?")
+_INCREMENTAL = re.compile(r"incremental by (month|half|year)( and a year later)?")
 # Months per statement of a chunked full build: at national scale (~1M core rows a month) three
 # months of the commodity marts fit a 1 GB DuckDB budget; the whole history does not.
 CHUNK_MONTHS = 3
 _SEED_FILE = re.compile(r"\{\{ (\w+) \}\}/([\w./-]+)")
 # The rows of the units being rebuilt, for the delete and for the insert alike, so the two can
-# never disagree (a half is named by its first month).
+# never disagree (a half is named by its first month, a year by January; a model by year without
+# a `year` column is keyed by `period`: every month of a touched year is in the list).
 _ROWS_OF_UNIT = {
     "month": "list_contains(getvariable('touched_periods'), period)",
     "half": "list_contains(getvariable('touched_periods'), "
     "make_date(year, if(half = 'H1', 1, 7), 1))",
+    "year": "list_contains(getvariable('touched_periods'), make_date(year, 1, 1))",
 }
 
 
@@ -62,11 +70,11 @@ _ROWS_OF_UNIT = {
 class Incremental:
     """How a mart may be rebuilt a unit at a time (see the module's docstring)."""
 
-    unit: Literal["month", "half"]
+    unit: Literal["month", "half", "year"]
     year_later: bool  # a touched unit also changes the same unit a year later (year-on-year)
 
     def months(self, touched: Iterable[dt.date]) -> list[dt.date]:
-        """The months whose rows to rebuild: whole halves for `half`."""
+        """The months whose rows to rebuild: whole halves for `half`, whole years for `year`."""
         firsts = {day.replace(day=1) for day in touched}
         if self.year_later:
             firsts |= {first.replace(year=first.year + 1) for first in firsts}
@@ -76,6 +84,8 @@ class Incremental:
                 for first in firsts
                 for month in (range(1, 7) if first.month <= 6 else range(7, 13))
             }
+        elif self.unit == "year":
+            firsts = {first.replace(month=month) for first in firsts for month in range(1, 13)}
         return sorted(firsts)
 
     def chunks(self, months: Iterable[dt.date], size: int) -> list[list[dt.date]]:
@@ -83,8 +93,12 @@ class Incremental:
         least one unit, at most about `size` months, per chunk); no unit is split."""
         units: dict[dt.date, list[dt.date]] = {}
         for month in Incremental(self.unit, year_later=False).months(months):
-            first = month.replace(month=1 if month.month <= 6 else 7)
-            units.setdefault(first if self.unit == "half" else month, []).append(month)
+            first = {
+                "month": month,
+                "half": month.replace(month=1 if month.month <= 6 else 7),
+                "year": month.replace(month=1),
+            }[self.unit]
+            units.setdefault(first, []).append(month)
         chunks: list[list[dt.date]] = []
         for unit in units.values():
             if chunks and len(chunks[-1]) + len(unit) <= size:
@@ -277,6 +291,7 @@ def build(
     for model in ordered([m for m in everything if not m.is_ddl]):
         if model.schema not in layers:
             continue
+        started = time.perf_counter()
         body = render(model.sql, variables).strip().rstrip(";")
         checksum = checksums.of(model)
         spec = model.incremental
@@ -293,6 +308,11 @@ def build(
             con.execute(f"create or replace {model.materialization} {model.name} as\n{body}")
             _record(con, registry, model, checksum, None)
         built.append(model.name)
+        seconds = time.perf_counter() - started
+        # Where a run's time goes, model by model (bench/flat_history.py --models reads these).
+        log.debug(
+            "Model %s: %.3f s", model.name, seconds, extra={"model": model.name, "seconds": seconds}
+        )
     con.execute("reset variable touched_periods")
     return built
 
@@ -314,15 +334,32 @@ def _build_in_chunks(
     _set_touched(con, [])
     _drop_if_other_kind(con, model)
     con.execute(f"create or replace table {model.name} as\nselect * from (\n{body}\n) limit 0")
+    rows_of_unit = _rows_of_unit(con, model, spec)
     for months in chunks:
         _set_touched(con, months)
-        con.execute(f"insert into {model.name} by name\n{_rows_of_units(spec, body)}")
+        con.execute(f"insert into {model.name} by name\n{_rows_of_units(rows_of_unit, body)}")
 
 
-def _rows_of_units(spec: Incremental, body: str) -> str:
+def _rows_of_unit(con: duckdb.DuckDBPyConnection, model: Model, spec: Incremental) -> str:
+    """The predicate naming the rows of the units being rebuilt, in the model's table."""
+    if spec.unit == "year" and "year" not in _columns(con, model):
+        return _ROWS_OF_UNIT["month"]  # keyed by period: the touched years' every month
+    return _ROWS_OF_UNIT[spec.unit]
+
+
+def _columns(con: duckdb.DuckDBPyConnection, model: Model) -> set[str]:
+    found = con.execute(
+        "select column_name from information_schema.columns where table_schema = ? "
+        "and table_name = ? and table_catalog = current_database()",
+        [model.schema, model.table],
+    ).fetchall()
+    return {name for (name,) in found}
+
+
+def _rows_of_units(rows_of_unit: str, body: str) -> str:
     """The model's rows of the units being rebuilt (a model reading the year before, or any
     other month, may return rows of other units: only the touched units' rows are kept)."""
-    return f"select * from (\n{body}\n) as rebuilt where {_ROWS_OF_UNIT[spec.unit]}"
+    return f"select * from (\n{body}\n) as rebuilt where {rows_of_unit}"
 
 
 def _rebuild_units(
@@ -336,9 +373,9 @@ def _rebuild_units(
     if not months:
         return
     _set_touched(con, months)
-    rows_of_unit = _ROWS_OF_UNIT[spec.unit]
+    rows_of_unit = _rows_of_unit(con, model, spec)
     con.execute(f"delete from {model.name} where {rows_of_unit}")
-    con.execute(f"insert into {model.name} by name\n{_rows_of_units(spec, body)}")
+    con.execute(f"insert into {model.name} by name\n{_rows_of_units(rows_of_unit, body)}")
 
 
 def _registry(con: duckdb.DuckDBPyConnection) -> dict[str, str] | None:

@@ -16,6 +16,11 @@ _STORED_AS = {
     "view": "a view: the figures are a table in `core`, the names are looked up as it is read.",
     "incremental by month": "a table, rebuilt a month at a time where a run's releases change.",
     "incremental by half": "a table, rebuilt a half-year at a time where a run's releases change.",
+    "incremental by half and a year later": "a table, rebuilt a half-year at a time where a "
+    "run's releases change, and the same half a year later (its year-on-year columns).",
+    "incremental by year": "a table, rebuilt a year at a time where a run's releases change.",
+    "incremental by year and a year later": "a table, rebuilt a year at a time where a run's "
+    "releases change, and the year after (its year-on-year columns).",
 }
 
 

@@ -65,11 +65,12 @@ def loaded_release_ids(settings: Settings) -> set[str]:
 
 
 def start_build(settings: Settings) -> Path:
-    """Where this run builds: a private copy of the published file, or the lake's open
-    transaction (both opened through load.connection.connect by the path returned)."""
+    """Where this run builds: a private database holding what is published (the spare version
+    caught up, or a copy), or the lake's open transaction (both opened through
+    load.connection.connect by the path returned)."""
     if lake.enabled(settings):
         return lake.start_build(settings)
-    return publication.start_build(settings.warehouse_path)
+    return publication.start_build(settings.warehouse_path, settings.sql_dir)
 
 
 def discard_build(settings: Settings, build: Path) -> None:

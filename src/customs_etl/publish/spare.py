@@ -102,7 +102,7 @@ def _catch_up(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> CaughtUp:
         _copy_whole(con, table)  # meta.releases among them: the added releases are known now
     months |= set(registry.touched_periods(con, _names(con, added)))
     for table in by_release:
-        _copy_releases(con, table, added, removed)
+        _copy_releases(con, table, added, removed, sorted(months))
     for model in incremental:
         _copy_units(con, model, sorted(months))
     return CaughtUp(len(added), len(removed), len(months))
@@ -155,8 +155,9 @@ def _same_tables(con: duckdb.DuckDBPyConnection) -> bool:
 def _tables(
     con: duckdb.DuckDBPyConnection, sql_dir: Path
 ) -> tuple[list[str], list[models.Model], list[str]]:
-    """The base tables by how they are caught up: loaded by release, incremental models,
-    and the rest (copied whole)."""
+    """The base tables by how they are caught up: loaded by release, incremental models, and
+    the rest, copied whole. Models that read no loaded table (the code lists' staging tables,
+    `marts.partners`) are left as they are: with the same checksum, they hold the same rows."""
     rows = con.execute(
         "select table_schema || '.' || table_name as name, "
         "table_schema <> 'meta' and bool_or(column_name = 'release_id') "
@@ -165,10 +166,16 @@ def _tables(
         "where table_catalog = current_database() and table_type = 'BASE TABLE' "
         "group by table_schema, table_name order by name"
     ).fetchall()
-    incremental = {m.name: m for m in models.discover_models(sql_dir) if m.incremental}
+    every = models.discover_models(sql_dir)
+    incremental = {m.name: m for m in every if m.incremental}
+    graph = models.dependencies(every)
+    loaded = {m.name for m in every if m.is_ddl}
+    same = {m.name for m in every if not m.is_ddl and not models.upstream(m.name, graph) & loaded}
     by_release = [name for name, keyed in rows if keyed and name not in incremental]
     units = [incremental[name] for name, _ in rows if name in incremental]
-    whole = [name for name, keyed in rows if not keyed and name not in incremental]
+    whole = [
+        name for name, keyed in rows if not keyed and name not in incremental and name not in same
+    ]
     return by_release, units, whole
 
 
@@ -178,16 +185,50 @@ def _copy_whole(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def _copy_releases(
-    con: duckdb.DuckDBPyConnection, table: str, added: list[str], removed: list[str]
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    added: list[str],
+    removed: list[str],
+    months: list[dt.date],
 ) -> None:
+    """The rows of the releases added, read from the published version; those removed,
+    deleted. `release_id in (...)` rather than list_contains, and the months' range where the
+    table has a `period`, so that DuckDB skips the row groups of other months (read in
+    proportion to the runs, not the history)."""
+    within = _range(con, table, months)
     if removed:
-        con.execute(f"delete from {table} where list_contains(?, release_id)", [removed])
+        con.execute(f"delete from {table} where release_id in ({_list(removed)}){within}")
     if added:
         con.execute(
             f"insert into {table} by name select * from {PUBLISHED}.{table} "
-            "where list_contains(?, release_id)",
-            [added],
+            f"where release_id in ({_list(added)}){within}"
         )
+
+
+def _list(values: list[str]) -> str:
+    return ", ".join(literal(value) for value in values)
+
+
+def _range(con: duckdb.DuckDBPyConnection, table: str, months: list[dt.date]) -> str:
+    """` and <column> between <first> and <last>` on the table's period (or year) column: a
+    condition DuckDB checks against each row group's minimum and maximum, unlike
+    list_contains. Empty when the table has neither column."""
+    if not months:
+        return ""
+    schema, name = table.split(".")
+    columns = {
+        column
+        for (column,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? "
+            "and table_name = ? and table_catalog = current_database()",
+            [schema, name],
+        ).fetchall()
+    }
+    if "period" in columns:
+        return f" and period between {literal(min(months))} and {literal(max(months))}"
+    if "year" in columns:
+        return f" and year between {min(months).year} and {max(months).year}"
+    return ""
 
 
 def _copy_units(
@@ -201,10 +242,9 @@ def _copy_units(
     if not months:
         return
     models.set_touched(con, months)
-    rows_of_unit = models.unit_predicate(con, model, spec)
-    con.execute(f"delete from {model.name} where {rows_of_unit}")
+    rows = models.unit_predicate(con, model, spec) + _range(con, model.name, months)
+    con.execute(f"delete from {model.name} where {rows}")
     con.execute(
-        f"insert into {model.name} by name select * from {PUBLISHED}.{model.name} "
-        f"where {rows_of_unit}"
+        f"insert into {model.name} by name select * from {PUBLISHED}.{model.name} where {rows}"
     )
     con.execute("reset variable touched_periods")

@@ -126,19 +126,25 @@ class Timed:
         level = logger.level
         logger.setLevel(logging.DEBUG)
         logger.addHandler(handler)
-        # How the embedded build started: the spare version caught up, or a copy.
+        # How the embedded build was made ready (the spare version caught up, or a copy), how
+        # long that took in the background, and how long the run waited for it.
         build_handler = _Messages(self.build_log)
-        build_logger = logging.getLogger("customs_etl.publish.build")
-        build_level = build_logger.level
-        build_logger.setLevel(logging.INFO)
-        build_logger.addHandler(build_handler)
+        build_loggers = [
+            logging.getLogger(name)
+            for name in ("customs_etl.publish.build", "customs_etl.load.connection")
+        ]
+        build_levels = [one.level for one in build_loggers]
+        for one in build_loggers:
+            one.setLevel(logging.DEBUG)
+            one.addHandler(build_handler)
         try:
             yield self
         finally:
             logger.removeHandler(handler)
             logger.setLevel(level)
-            build_logger.removeHandler(build_handler)
-            build_logger.setLevel(build_level)
+            for one, old_level in zip(build_loggers, build_levels, strict=True):
+                one.removeHandler(build_handler)
+                one.setLevel(old_level)
             for (owner, name), original in originals.items():
                 setattr(owner, name, original)
 
@@ -158,13 +164,22 @@ class Timed:
 
     def how_built(self) -> str:
         if any("caught up" in line for line in self.build_log):
-            return "spare caught up"
-        return "copy" if any("Copying" in line for line in self.build_log) else "copy (no spare)"
+            how = "spare caught up"
+        else:
+            how = "copy" if any("Copying" in line for line in self.build_log) else "copy (no spare)"
+        return f"{how}, ready after {self.seconds('ready after')}, waited {self.seconds('Waited')}"
+
+    def seconds(self, prefix: str) -> str:
+        """The seconds a build log line starting with (or containing) `prefix` gave."""
+        for line in self.build_log:
+            if prefix in line:
+                return next(word for word in line.split() if word[0].isdigit()) + " s"
+        return "-"
 
 
 class _Messages(logging.Handler):
     def __init__(self, into: list[str]) -> None:
-        super().__init__(logging.INFO)
+        super().__init__(logging.DEBUG)
         self._into = into
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -181,3 +181,11 @@ def test_a_spare_held_open_is_not_written_the_run_copies(
     finally:
         held_here.close()
     assert "cannot be used" in caplog.text and "caught up" not in caplog.text
+    # A spare that is no DuckDB file (a disk's fault, a hand's): the run copies, all is loaded.
+    caplog.clear()
+    publication.spare_path(settings.warehouse_path).write_bytes(b"not a database" * 1000)
+    add(settings, 4)
+    assert "cannot be used" in caplog.text and "caught up" not in caplog.text
+    con = duckdb.connect(str(settings.warehouse_path), read_only=True)
+    assert con.execute("select count(*) from meta.releases").fetchone() == (5,)
+    con.close()

@@ -8,12 +8,17 @@ newest one beyond those kept becomes the spare."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import os
 import shutil
+import threading
+import time
+from concurrent.futures import Future
 from pathlib import Path
 
+from customs_etl.load import connection
 from customs_etl.load.connection import connect
 
 log = logging.getLogger(__name__)
@@ -29,19 +34,62 @@ def build_path_for(published: Path) -> Path:
 
 def start_build(published: Path, sql_dir: Path | None = None) -> Path:
     """The private database to work in, holding what is published now (nothing on a first
-    run): the spare version brought up to date where it can be (given the models' `sql_dir`),
-    else a copy of the published file."""
+    run). Given the models' `sql_dir`, it is made ready in the background (the spare version
+    brought up to date where it can be, else a copy of the published file; then the schema's
+    DDL applied): the first connection to it waits (load.connection), so the run parses and
+    validates meanwhile. Without, it is a copy, ready on return."""
     build = build_path_for(published)
     for leftover in (build, build.with_name(build.name + ".wal")):
         leftover.unlink(missing_ok=True)
     published.parent.mkdir(parents=True, exist_ok=True)
-    if not published.exists():
+    if sql_dir is None:
+        if published.exists():
+            shutil.copy2(published, build)
         return build
-    if sql_dir is not None and _caught_up(published, build, sql_dir):
-        return build
-    build.unlink(missing_ok=True)
-    shutil.copy2(published, build)
+    ready: Future[None] = Future()
+    # Not a daemon thread: an interpreter ending mid-write would leave DuckDB half way.
+    worker = threading.Thread(
+        target=_prepare, args=(published, build, sql_dir, ready), name="prepare-build"
+    )
+    connection.preparing(build, ready, worker)
+    _WORKERS[build] = worker
+    worker.start()
     return build
+
+
+_WORKERS: dict[Path, threading.Thread] = {}  # the thread preparing each build
+
+
+def _prepare(published: Path, build: Path, sql_dir: Path, ready: Future[None]) -> None:
+    """Make the build ready (in its own thread); the outcome is set on `ready`."""
+    from customs_etl.load import models
+
+    try:
+        started = time.perf_counter()
+        if published.exists() and not _caught_up(published, build, sql_dir):
+            build.unlink(missing_ok=True)
+            shutil.copy2(published, build)
+        con = connect(build)
+        try:
+            models.prepare_schema(con, sql_dir)
+        finally:
+            con.close()
+        log.debug("The build was ready after %.2f s.", time.perf_counter() - started)
+        ready.set_result(None)
+    except BaseException as error:  # raised again in the run's thread, at its first connection
+        ready.set_exception(error)
+    finally:
+        _WORKERS.pop(build, None)
+
+
+def wait_for_build(build: Path) -> None:
+    """Let the preparation of `build` end, whatever its outcome: before it is deleted unused
+    (its error, if any, is not the run's: the run ends for its own reason)."""
+    worker = _WORKERS.pop(build, None)
+    if worker is not None:
+        worker.join()
+    with contextlib.suppress(Exception):
+        connection.wait_until_ready(build)
 
 
 def _caught_up(published: Path, build: Path, sql_dir: Path) -> bool:
@@ -53,13 +101,15 @@ def _caught_up(published: Path, build: Path, sql_dir: Path) -> bool:
     if current is None or not kept.is_file():
         return False
     os.replace(kept, build)  # from here on it is no version: a failed run just deletes it
+    started = time.perf_counter()
     caught_up = spare.catch_up(build, current, sql_dir)
     if caught_up is None:
         log.info("Copying the published warehouse (the spare version cannot be used).")
         return False
     log.info(
-        "Build: the spare version caught up (%d release(s) added, %d removed, %d month(s)), "
-        "no copy of the published file.",
+        "Build: the spare version caught up in %.2f s (%d release(s) added, %d removed, "
+        "%d month(s)), no copy of the published file.",
+        time.perf_counter() - started,
         caught_up.added,
         caught_up.removed,
         caught_up.months,

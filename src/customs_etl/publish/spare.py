@@ -76,8 +76,8 @@ def catch_up(build: Path, published: Path, sql_dir: Path) -> CaughtUp | None:
         return None
     try:
         con = connect(build)
-    except duckdb.IOException as error:  # another process holds it (a BI reader's old snapshot)
-        log.info("The spare version is held open elsewhere (%s); copying instead.", error)
+    except duckdb.IOException as error:  # held by another process (a BI reader), or no database
+        log.info("The spare version cannot be opened for writing (%s).", error)
         return None
     try:
         con.execute(f"attach {literal(str(published))} as {PUBLISHED} (read_only)")

@@ -34,7 +34,9 @@ BUILD_LOG = "customs_etl.publish.build"
 
 
 def settings_for(root: Path, keep: int) -> Settings:
+    """Catching up whatever the spare lags (five runs: it lags a third of the rows or more)."""
     return get_settings(
+        spare_max_lag=1.0,
         landing_dir=root / "landing",
         warehouse_path=root / "warehouse" / "customs.duckdb",
         work_dir=root / "work",
@@ -136,9 +138,14 @@ def test_catching_up_either_way_gives_every_table_of_the_target(
     for start, target, moved in ((older, newest, (4, 0)), (newest, older, (0, 4))):
         build = tmp_path / f"build-{start.stem}.duckdb"
         shutil.copy2(start, build)
-        done = spare.catch_up(build, target, SQL_DIR)
+        done = spare.catch_up(build, target, SQL_DIR, max_lag=10.0)  # any lag
         assert done is not None and (done.added, done.removed) == moved and done.months == 3
         assert tables(build) == tables(target)
+    # Lagging more of the rows than allowed, the spare is left as it is: the run copies.
+    build = tmp_path / "lagging.duckdb"
+    shutil.copy2(older, build)
+    assert spare.catch_up(build, newest, SQL_DIR, max_lag=0.5) is None
+    assert tables(build) == tables(older)
 
 
 def test_a_spare_held_open_is_not_written_the_run_copies(

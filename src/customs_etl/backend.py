@@ -70,7 +70,9 @@ def start_build(settings: Settings) -> Path:
     the first connection waits for it), or the lake's open transaction (both opened through
     load.connection.connect by the path returned)."""
     if not lake.enabled(settings):
-        return publication.start_build(settings.warehouse_path, settings.sql_dir)
+        return publication.start_build(
+            settings.warehouse_path, settings.sql_dir, settings.spare_max_lag
+        )
     from customs_etl.load import models
 
     build = lake.start_build(settings)

@@ -32,7 +32,7 @@ def build_path_for(published: Path) -> Path:
     return published.with_name(f".{published.name}.build")
 
 
-def start_build(published: Path, sql_dir: Path | None = None) -> Path:
+def start_build(published: Path, sql_dir: Path | None = None, max_lag: float = 1.0) -> Path:
     """The private database to work in, holding what is published now (nothing on a first
     run). Given the models' `sql_dir`, it is made ready in the background (the spare version
     brought up to date where it can be, else a copy of the published file; then the schema's
@@ -49,7 +49,7 @@ def start_build(published: Path, sql_dir: Path | None = None) -> Path:
     ready: Future[None] = Future()
     # Not a daemon thread: an interpreter ending mid-write would leave DuckDB half way.
     worker = threading.Thread(
-        target=_prepare, args=(published, build, sql_dir, ready), name="prepare-build"
+        target=_prepare, args=(published, build, sql_dir, max_lag, ready), name="prepare-build"
     )
     connection.preparing(build, ready, worker)
     _WORKERS[build] = worker
@@ -60,13 +60,15 @@ def start_build(published: Path, sql_dir: Path | None = None) -> Path:
 _WORKERS: dict[Path, threading.Thread] = {}  # the thread preparing each build
 
 
-def _prepare(published: Path, build: Path, sql_dir: Path, ready: Future[None]) -> None:
+def _prepare(
+    published: Path, build: Path, sql_dir: Path, max_lag: float, ready: Future[None]
+) -> None:
     """Make the build ready (in its own thread); the outcome is set on `ready`."""
     from customs_etl.load import models
 
     try:
         started = time.perf_counter()
-        if published.exists() and not _caught_up(published, build, sql_dir):
+        if published.exists() and not _caught_up(published, build, sql_dir, max_lag):
             build.unlink(missing_ok=True)
             shutil.copy2(published, build)
         con = connect(build)
@@ -92,7 +94,7 @@ def wait_for_build(build: Path) -> None:
         connection.wait_until_ready(build)
 
 
-def _caught_up(published: Path, build: Path, sql_dir: Path) -> bool:
+def _caught_up(published: Path, build: Path, sql_dir: Path, max_lag: float) -> bool:
     """Rename the spare to the build and bring it up to date; False leaves no usable build."""
     from customs_etl.publish import spare  # the models' runner: not for a run with nothing new
 
@@ -102,7 +104,7 @@ def _caught_up(published: Path, build: Path, sql_dir: Path) -> bool:
         return False
     os.replace(kept, build)  # from here on it is no version: a failed run just deletes it
     started = time.perf_counter()
-    caught_up = spare.catch_up(build, current, sql_dir)
+    caught_up = spare.catch_up(build, current, sql_dir, max_lag)
     if caught_up is None:
         log.info("Copying the published warehouse (the spare version cannot be used).")
         return False

@@ -68,10 +68,11 @@ def held_by_this_process(path: Path) -> bool:
     return False
 
 
-def catch_up(build: Path, published: Path, sql_dir: Path) -> CaughtUp | None:
+def catch_up(build: Path, published: Path, sql_dir: Path, max_lag: float = 1.0) -> CaughtUp | None:
     """Bring `build` (the renamed spare) to the state of `published`, in one transaction.
-    None when it cannot be done (other models, other tables, or the file is held open):
-    the caller copies instead."""
+    None when it cannot be done (other models, other tables, the file held open) or costs
+    more than a copy (the releases to catch up hold more than `max_lag` of the published
+    rows): the caller copies instead."""
     if held_by_this_process(build):
         return None
     try:
@@ -83,18 +84,38 @@ def catch_up(build: Path, published: Path, sql_dir: Path) -> CaughtUp | None:
         con.execute(f"attach {literal(str(published))} as {PUBLISHED} (read_only)")
         if not _same_models(con) or not _same_tables(con):
             return None
+        here = _identifier(_current_database(con))
+        added = _ids(con, f"{LOADED.format(db=PUBLISHED)} except {LOADED.format(db=here)}")
+        removed = _ids(con, f"{LOADED.format(db=here)} except {LOADED.format(db=PUBLISHED)}")
+        lag = _lag(con, added, removed)
+        if lag > max_lag:
+            log.info("The spare version lags %.1f%% of the published rows: copying.", 100 * lag)
+            return None
         con.execute("begin transaction")
-        caught_up = _catch_up(con, sql_dir)
+        caught_up = _catch_up(con, sql_dir, added, removed)
         con.execute("commit")
         return caught_up
     finally:
         con.close()
 
 
-def _catch_up(con: duckdb.DuckDBPyConnection, sql_dir: Path) -> CaughtUp:
-    here = _identifier(_current_database(con))
-    added = _ids(con, f"{LOADED.format(db=PUBLISHED)} except {LOADED.format(db=here)}")
-    removed = _ids(con, f"{LOADED.format(db=here)} except {LOADED.format(db=PUBLISHED)}")
+def _lag(con: duckdb.DuckDBPyConnection, added: list[str], removed: list[str]) -> float:
+    """The rows of the releases to catch up, as a share of the published rows."""
+    rows = "select coalesce(sum(row_count), 0) from {db}.meta.releases where status = 'loaded'"
+    published = con.execute(rows.format(db=PUBLISHED)).fetchone()[0]  # type: ignore[index]
+    if not added and not removed:
+        return 0.0
+    differing = sum(
+        con.execute(f"{rows.format(db=db)} and release_id in ({_list(ids)})").fetchone()[0]  # type: ignore[index]
+        for db, ids in ((PUBLISHED, added), (_identifier(_current_database(con)), removed))
+        if ids
+    )
+    return differing / published if published else 1.0
+
+
+def _catch_up(
+    con: duckdb.DuckDBPyConnection, sql_dir: Path, added: list[str], removed: list[str]
+) -> CaughtUp:
     # The months the removed releases touched, from this file's registry before it is replaced.
     months = set(registry.touched_periods(con, _names(con, removed)))
     by_release, incremental, whole = _tables(con, sql_dir)

@@ -112,6 +112,7 @@ class Timed:
     def __init__(self) -> None:
         self.phases: dict[str, float] = {}
         self.models: dict[str, float] = {}
+        self.build_log: list[str] = []
 
     @contextlib.contextmanager
     def around(self):
@@ -125,11 +126,25 @@ class Timed:
         level = logger.level
         logger.setLevel(logging.DEBUG)
         logger.addHandler(handler)
+        # How the embedded build was made ready (the spare version caught up, or a copy), how
+        # long that took in the background, and how long the run waited for it.
+        build_handler = _Messages(self.build_log)
+        build_loggers = [
+            logging.getLogger(name)
+            for name in ("customs_etl.publish.build", "customs_etl.load.connection")
+        ]
+        build_levels = [one.level for one in build_loggers]
+        for one in build_loggers:
+            one.setLevel(logging.DEBUG)
+            one.addHandler(build_handler)
         try:
             yield self
         finally:
             logger.removeHandler(handler)
             logger.setLevel(level)
+            for one, old_level in zip(build_loggers, build_levels, strict=True):
+                one.removeHandler(build_handler)
+                one.setLevel(old_level)
             for (owner, name), original in originals.items():
                 setattr(owner, name, original)
 
@@ -144,7 +159,31 @@ class Timed:
         return timed
 
     def text(self) -> str:
-        return ", ".join(f"{phase} {self.phases.get(phase, 0.0):.2f}" for phase in self.PHASES)
+        times = ", ".join(f"{phase} {self.phases.get(phase, 0.0):.2f}" for phase in self.PHASES)
+        return f"{times}; build: {self.how_built()}"
+
+    def how_built(self) -> str:
+        if any("caught up" in line for line in self.build_log):
+            how = "spare caught up"
+        else:
+            how = "copy" if any("Copying" in line for line in self.build_log) else "copy (no spare)"
+        return f"{how}, ready after {self.seconds('ready after')}, waited {self.seconds('Waited')}"
+
+    def seconds(self, prefix: str) -> str:
+        """The seconds a build log line starting with (or containing) `prefix` gave."""
+        for line in self.build_log:
+            if prefix in line:
+                return next(word for word in line.split() if word[0].isdigit()) + " s"
+        return "-"
+
+
+class _Messages(logging.Handler):
+    def __init__(self, into: list[str]) -> None:
+        super().__init__(logging.DEBUG)
+        self._into = into
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._into.append(record.getMessage())
 
 
 class _ModelTimes(logging.Handler):
@@ -158,16 +197,25 @@ class _ModelTimes(logging.Handler):
             self._into[model] = self._into.get(model, 0.0) + record.seconds  # type: ignore[attr-defined]
 
 
-def backfill(backend: str, history: int, data: Path, months: list[str], root: Path) -> Settings:
-    """Backfill `history` months; keep a copy of the state; the settings to add the month."""
+def backfill(
+    backend: str, history: int, data: Path, months: list[str], root: Path, runs_before: int
+) -> Settings:
+    """Backfill `history` months (the last `runs_before` of them one run each, as a monthly
+    schedule would: the embedded backend's spare version then lags as it does there); keep a
+    copy of the state; the settings to add the month."""
     base = root / f"{backend}-{history}"
-    past = landing_of(data, months[-1 - history : -1], base / "landing-history")
+    past_months = months[-1 - history : -1]
+    past = landing_of(data, past_months, base / "landing-history")
     new = landing_of(data, months[-1:], base / "landing-new")
     settings = settings_for(backend, base, past)
+    split = max(len(past_months) - runs_before, 1)
     started = time.perf_counter()
-    run_job(settings)
+    run_job(settings, period_to=past_months[split - 1])
+    for month in past_months[split:]:
+        run_job(settings, period_from=month, period_to=month)
     print(
-        f"BACKFILL {backend:8} {history:4} months: {time.perf_counter() - started:7.1f} s",
+        f"BACKFILL {backend:8} {history:4} months: {time.perf_counter() - started:7.1f} s "
+        f"({len(past_months) - split} of them a run each)",
         flush=True,
     )
     shutil.rmtree(base / "snapshot", ignore_errors=True)
@@ -200,7 +248,8 @@ def add_month(backend: str, history: int, settings: Settings, root: Path) -> tup
 
 def measure(backend: str, history: int, data: Path, months: list[str], root: Path) -> float:
     """Backfill `history` months, then time adding the next month."""
-    return add_month(backend, history, backfill(backend, history, data, months, root), root)[0]
+    settings = backfill(backend, history, data, months, root, runs_before=0)
+    return add_month(backend, history, settings, root)[0]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,6 +260,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--root", type=Path, default=PROJECT_DIR / ".customs" / "bench-history")
     parser.add_argument("--repeat", type=int, default=1, help="times the month is added")
     parser.add_argument("--models", type=int, default=0, help="print the K slowest models")
+    parser.add_argument(
+        "--runs-before",
+        type=int,
+        default=get_settings().keep_versions + 1,
+        help="the history's last months loaded a run each (default: the kept versions + 1, "
+        "so that the embedded spare version lags as far as a monthly schedule leaves it)",
+    )
     args = parser.parse_args(argv)
     longest = max(args.history)
     months = months_from("2016-01", longest + 1)
@@ -220,7 +276,9 @@ def main(argv: list[str] | None = None) -> int:
         # The first run of a process pays for imports and installing the extensions: not timed.
         measure(backend, 1, data, months, args.root / "warm-up")
         histories = sorted(args.history)
-        settings = {n: backfill(backend, n, data, months, args.root) for n in histories}
+        settings = {
+            n: backfill(backend, n, data, months, args.root, args.runs_before) for n in histories
+        }
         times: dict[int, list[float]] = {n: [] for n in histories}
         phases: dict[int, list[Timed]] = {n: [] for n in histories}
         for _ in range(args.repeat):

@@ -231,7 +231,7 @@ def instrument() -> None:
     timed(LandingZone, "checksum", "discover: sha256 per file")
     timed(LandingZone, "receive", "discover: keep in landing zone")
     timed(registry, "loaded_release_ids", "discover: loaded ids")
-    timed(publication, "start_build", "copy published warehouse")
+    timed(publication, "start_build", "start build (spare or copy)")
     timed(models, "prepare_schema", "prepare schema")
     timed(expectations, "clear_results", "clear GX results")
     timed(parse, "parse_release", "parse", lambda r, *a, **k: r.row_count)
@@ -1023,7 +1023,7 @@ def probe_marts(session: Session) -> None:
                     chunks = spec.chunks(every_month, models.CHUNK_MONTHS)
                     models._build_in_chunks(con, model, spec, body, chunks)
                 else:
-                    models._set_touched(con, None)
+                    models.set_touched(con, None)
                     con.execute(f"create or replace {kind} {model.name} as\n{body}")
             except duckdb.Error as error:  # the breakdown says so instead of losing the run
                 session.marts_breakdown.append((f"{model.name} FAILED: {error}"[:160], 0.0, 0))
@@ -1057,7 +1057,7 @@ STAGE_ORDER = (
             "discover: loaded ids",
         ),
     ),
-    ("copy published warehouse", ("copy published warehouse", "prepare schema")),
+    ("start build (spare or copy)", ("start build (spare or copy)", "prepare schema")),
     ("parse (-> Parquet)", ("parse",)),
     ("validate (GX)", ("validate", "clear GX results")),
     ("load (DuckDB)", ("load",)),
@@ -1126,7 +1126,7 @@ def stage_rows(run: RunResult) -> list[tuple[str, int, float, float, str]]:
 _FIXED_PER_RUN = (
     "process start + exit (imports)",
     "Prefect orchestration + other",
-    "copy published warehouse",
+    "start build (spare or copy)",
 )
 
 

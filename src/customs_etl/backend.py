@@ -65,11 +65,19 @@ def loaded_release_ids(settings: Settings) -> set[str]:
 
 
 def start_build(settings: Settings) -> Path:
-    """Where this run builds: a private copy of the published file, or the lake's open
-    transaction (both opened through load.connection.connect by the path returned)."""
-    if lake.enabled(settings):
-        return lake.start_build(settings)
-    return publication.start_build(settings.warehouse_path)
+    """Where this run builds, with the schema's DDL applied: a private database holding what
+    is published (the spare version caught up, or a copy; made ready in the background, and
+    the first connection waits for it), or the lake's open transaction (both opened through
+    load.connection.connect by the path returned)."""
+    if not lake.enabled(settings):
+        return publication.start_build(
+            settings.warehouse_path, settings.sql_dir, settings.spare_max_lag
+        )
+    from customs_etl.load import models
+
+    build = lake.start_build(settings)
+    models.prepare_schema(connection.connect(build), settings.sql_dir)  # the run's own
+    return build
 
 
 def discard_build(settings: Settings, build: Path) -> None:
@@ -77,6 +85,7 @@ def discard_build(settings: Settings, build: Path) -> None:
     if lake.enabled(settings):
         lake.discard(build)
     else:
+        publication.wait_for_build(build)
         build.unlink(missing_ok=True)
 
 

@@ -451,7 +451,6 @@ def _load_and_publish(
     started: dt.datetime,
     steps: Steps,
 ) -> None:
-    from customs_etl.load import models
     from customs_etl.validate import expectations
 
     # The parsers too, here in this thread: the warm-up below and parse_many's threads then
@@ -464,10 +463,9 @@ def _load_and_publish(
         target=expectations.warm_up, args=(settings.expectations_dir,), daemon=True
     )
     warming.start()
+    # The build is made ready (its schema included) while the releases are parsed and
+    # validated: the first connection to it waits (backend.start_build).
     build = backend.start_build(settings)
-    con = _connect(build, settings)
-    models.prepare_schema(con, settings.sql_dir)
-    con.close()
     for path, error in unusable.items():
         release_id = sha256_file(path)
         record = registry.rejected_record(
@@ -645,6 +643,7 @@ def _disk_full_is_explained(published: Path) -> Iterator[None]:
         if not full:
             raise
         build = publication.build_path_for(published)
+        publication.wait_for_build(build)
         build.unlink(missing_ok=True)
         raise DiskFullError(
             f"the disk holding {published.parent} is full: the run stopped while building "

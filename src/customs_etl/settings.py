@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     # Earlier published warehouses kept under warehouse/versions/ for `customs-etl rollback`
     # (on the lake: published snapshots kept, older ones expired).
     keep_versions: int = 5
+    # The embedded backend builds in the spare version, caught up, instead of a copy of the
+    # published file, when the rows of the releases it lacks (or has in excess) are at most
+    # this share of the published rows (publish/spare.py; docs/benchmarks.md "The spare
+    # version": writing rows costs about 40x copying their bytes, so a spare lagging 5% of the
+    # history was slower than the copy).
+    spare_max_lag: float = 0.025
     # The lake backend (src/customs_etl/lake.py), when set: the DuckLake catalog as DuckDB's
     # ducklake extension takes it after `ducklake:` (`postgres:dbname=... host=... port=...
     # user=...` or `sqlite:/path/catalog.sqlite`), and where its Parquet files go (a folder or

@@ -5,13 +5,42 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import logging
+import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 
 import duckdb
 
 from customs_etl.errors import RunInProgressError
 from customs_etl.load import lake
+
+log = logging.getLogger(__name__)
+# Build databases still being prepared in the background (publish/build.py): the first
+# connection waits for them, so a run parses and validates while its build is made ready.
+_PREPARING: dict[Path, tuple[Future[None], threading.Thread]] = {}
+
+
+def preparing(path: Path, ready: Future[None], by: threading.Thread) -> None:
+    """`path` is being prepared by the thread `by`; other threads' connections to it wait
+    until `ready` is done."""
+    _PREPARING[path] = (ready, by)
+
+
+def wait_until_ready(path: Path) -> None:
+    """Wait for the preparation of `path`, if any; its error, if it failed, is raised here."""
+    pending = _PREPARING.get(path)
+    if pending is None or pending[1] is threading.current_thread():
+        return
+    ready = pending[0]
+    started = time.perf_counter()
+    try:
+        ready.result()
+    finally:
+        _PREPARING.pop(path, None)
+    log.debug("Waited %.2f s for the build to be ready.", time.perf_counter() - started)
 
 
 def connect(
@@ -25,6 +54,7 @@ def connect(
     # A lake run's build is its open transaction, lent to each step (lake.start_build).
     if (borrowed := lake.borrow(path)) is not None:
         return borrowed  # type: ignore[return-value]
+    wait_until_ready(path)
     # Insertion order is not a promise of any table here; keeping it costs memory in big builds.
     config: dict[str, str | bool | int] = {
         "threads": threads,

@@ -303,7 +303,7 @@ def build(
             _build_in_chunks(con, model, spec, body, spec.chunks(every_month, chunk_months))
             _record(con, registry, model, checksum, None)
         else:
-            _set_touched(con, None)
+            set_touched(con, None)
             _drop_if_other_kind(con, model)
             con.execute(f"create or replace {model.materialization} {model.name} as\n{body}")
             _record(con, registry, model, checksum, None)
@@ -317,7 +317,7 @@ def build(
     return built
 
 
-def _set_touched(con: duckdb.DuckDBPyConnection, months: list[dt.date] | None) -> None:
+def set_touched(con: duckdb.DuckDBPyConnection, months: list[dt.date] | None) -> None:
     # Typed even when null, so a model may call list_contains on it either way.
     con.execute("set variable touched_periods = cast(? as date[])", [months])
 
@@ -331,16 +331,16 @@ def _build_in_chunks(
 ) -> None:
     """A full build, chunk by chunk: the empty table (its columns typed by the model), then each
     chunk's units inserted as a run that touched them would insert them."""
-    _set_touched(con, [])
+    set_touched(con, [])
     _drop_if_other_kind(con, model)
     con.execute(f"create or replace table {model.name} as\nselect * from (\n{body}\n) limit 0")
-    rows_of_unit = _rows_of_unit(con, model, spec)
+    rows_of_unit = unit_predicate(con, model, spec)
     for months in chunks:
-        _set_touched(con, months)
+        set_touched(con, months)
         con.execute(f"insert into {model.name} by name\n{_rows_of_units(rows_of_unit, body)}")
 
 
-def _rows_of_unit(con: duckdb.DuckDBPyConnection, model: Model, spec: Incremental) -> str:
+def unit_predicate(con: duckdb.DuckDBPyConnection, model: Model, spec: Incremental) -> str:
     """The predicate naming the rows of the units being rebuilt, in the model's table."""
     if spec.unit == "year" and "year" not in _columns(con, model):
         return _ROWS_OF_UNIT["month"]  # keyed by period: the touched years' every month
@@ -372,8 +372,8 @@ def _rebuild_units(
     """Delete the rows of the units being rebuilt and insert the model's rows for them."""
     if not months:
         return
-    _set_touched(con, months)
-    rows_of_unit = _rows_of_unit(con, model, spec)
+    set_touched(con, months)
+    rows_of_unit = unit_predicate(con, model, spec)
     con.execute(f"delete from {model.name} where {rows_of_unit}")
     con.execute(f"insert into {model.name} by name\n{_rows_of_units(rows_of_unit, body)}")
 

@@ -1,17 +1,27 @@
-"""Publication: the job never writes a published file. It copies the current one to a private
-build database beside it, loads and rebuilds there, checks the result, moves it to a file of its
-own under `versions/` and switches the published name (a symbolic link) to it with one atomic
-rename. Readers holding the old file keep a consistent snapshot; new connections, even in a
-process that holds the old one open, see the new one. Earlier versions are kept for rollback."""
+"""Publication: the job never writes a published file. It builds in a private database beside
+it (the spare version brought up to date, publish/spare.py, else a copy of the published
+file), loads and rebuilds there, checks the result, moves it to a file of its own under
+`versions/` and switches the published name (a symbolic link) to it with one atomic rename.
+Readers holding the old file keep a consistent snapshot; new connections, even in a process
+that holds the old one open, see the new one. Earlier versions are kept for rollback; the
+newest one beyond those kept becomes the spare."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import logging
 import os
 import shutil
+import threading
+import time
+from concurrent.futures import Future
 from pathlib import Path
 
+from customs_etl.load import connection
 from customs_etl.load.connection import connect
+
+log = logging.getLogger(__name__)
 
 # Checked on the build database before it may replace the published one.
 PUBLICATION_CHECKS = ("marts.trade_monthly", "marts.trade_half_year", "meta.releases")
@@ -22,15 +32,96 @@ def build_path_for(published: Path) -> Path:
     return published.with_name(f".{published.name}.build")
 
 
-def start_build(published: Path) -> Path:
-    """A fresh private copy of the published warehouse (or an empty one) to work in."""
+def start_build(published: Path, sql_dir: Path | None = None, max_lag: float = 1.0) -> Path:
+    """The private database to work in, holding what is published now (nothing on a first
+    run). Given the models' `sql_dir`, it is made ready in the background (the spare version
+    brought up to date where it can be, else a copy of the published file; then the schema's
+    DDL applied): the first connection to it waits (load.connection), so the run parses and
+    validates meanwhile. Without, it is a copy, ready on return."""
     build = build_path_for(published)
     for leftover in (build, build.with_name(build.name + ".wal")):
         leftover.unlink(missing_ok=True)
     published.parent.mkdir(parents=True, exist_ok=True)
-    if published.exists():
-        shutil.copy2(published, build)
+    if sql_dir is None:
+        if published.exists():
+            shutil.copy2(published, build)
+        return build
+    ready: Future[None] = Future()
+    # Not a daemon thread: an interpreter ending mid-write would leave DuckDB half way.
+    worker = threading.Thread(
+        target=_prepare, args=(published, build, sql_dir, max_lag, ready), name="prepare-build"
+    )
+    connection.preparing(build, ready, worker)
+    _WORKERS[build] = worker
+    worker.start()
     return build
+
+
+_WORKERS: dict[Path, threading.Thread] = {}  # the thread preparing each build
+
+
+def _prepare(
+    published: Path, build: Path, sql_dir: Path, max_lag: float, ready: Future[None]
+) -> None:
+    """Make the build ready (in its own thread); the outcome is set on `ready`."""
+    from customs_etl.load import models
+
+    try:
+        started = time.perf_counter()
+        if published.exists() and not _caught_up(published, build, sql_dir, max_lag):
+            build.unlink(missing_ok=True)
+            shutil.copy2(published, build)
+        con = connect(build)
+        try:
+            models.prepare_schema(con, sql_dir)
+        finally:
+            con.close()
+        log.debug("The build was ready after %.2f s.", time.perf_counter() - started)
+        ready.set_result(None)
+    except BaseException as error:  # raised again in the run's thread, at its first connection
+        ready.set_exception(error)
+    finally:
+        _WORKERS.pop(build, None)
+
+
+def wait_for_build(build: Path) -> None:
+    """Let the preparation of `build` end, whatever its outcome: before it is deleted unused
+    (its error, if any, is not the run's: the run ends for its own reason)."""
+    worker = _WORKERS.pop(build, None)
+    if worker is not None:
+        worker.join()
+    with contextlib.suppress(Exception):
+        connection.wait_until_ready(build)
+
+
+def _caught_up(published: Path, build: Path, sql_dir: Path, max_lag: float) -> bool:
+    """Rename the spare to the build and bring it up to date; False leaves no usable build."""
+    from customs_etl.publish import spare  # the models' runner: not for a run with nothing new
+
+    current = current_version(published)
+    kept = spare_path(published)
+    if current is None or not kept.is_file():
+        return False
+    os.replace(kept, build)  # from here on it is no version: a failed run just deletes it
+    started = time.perf_counter()
+    caught_up = spare.catch_up(build, current, sql_dir, max_lag)
+    if caught_up is None:
+        log.info("Copying the published warehouse (the spare version cannot be used).")
+        return False
+    log.info(
+        "Build: the spare version caught up in %.2f s (%d release(s) added, %d removed, "
+        "%d month(s)), no copy of the published file.",
+        time.perf_counter() - started,
+        caught_up.added,
+        caught_up.removed,
+        caught_up.months,
+    )
+    return True
+
+
+def spare_path(published: Path) -> Path:
+    """Hidden beside the kept versions: not a version, never offered to `rollback`."""
+    return versions_dir(published) / f".{published.stem}.spare.duckdb"
 
 
 def publish(build: Path, published: Path, keep_versions: int = 5) -> dict[str, int]:
@@ -103,9 +194,13 @@ def _switch_link(published: Path, version: Path) -> None:
 
 
 def _prune_versions(published: Path, keep: int) -> None:
-    """Keep the `keep` newest versions besides the published one; never the one linked."""
-    for stale in list_versions(published)[max(keep, 0) :]:
-        stale.unlink()
+    """Keep the `keep` newest versions besides the published one; never the one linked. The
+    newest of the others becomes the spare (replacing an older spare), the rest are deleted."""
+    stale = list_versions(published)[max(keep, 0) :]
+    if stale:
+        os.replace(stale[0], spare_path(published))
+    for older in stale[1:]:
+        older.unlink()
 
 
 def check_build(build: Path) -> dict[str, int]:

@@ -6,8 +6,8 @@
 -- as it is read. Stored, it was 5.5M more rows to write at national scale, and a run that
 -- touched one month rewrote its whole half (docs/benchmarks.md, "Half-year commodity figures
 -- as a view"). Written so that a reader's filter on year, half, partner, flow, level or code
--- reaches the scans of core.commodity_monthly (whose zone maps then skip the other months and
--- partners): no CTE is read twice, which DuckDB would materialise before filtering.
+-- reaches the scans of core.commodity_monthly (whose zone maps then skip the other months,
+-- levels and partners): no CTE is read twice, which DuckDB would materialise before filtering.
 -- materialized: view
 with
 

@@ -916,6 +916,20 @@ DASHBOARD_QUERIES = {
         where partner_iso3 = 'KOR' and flow = 'import' and hs_level = 8
           and period = date '2025-06-01'
         order by value_usd desc limit 20""",
+    # The half-year commodity mart is a view that adds the months up as it is read: a
+    # dashboard's half of one partner must still answer within the target.
+    "chapters of a half (USA, H1 2025, export)": """
+        select hs_code, hs_description, value_usd, value_usd_prev_year, yoy_pct
+        from marts.trade_by_commodity_half_year
+        where year = 2025 and half = 'H1' and partner_iso3 = 'USA' and flow = 'export'
+          and hs_level = 2
+        order by value_usd desc""",
+    "top 8-digit lines of a half (KOR, import, H1 2025)": """
+        select hs_code, hs_description, value_usd, yoy_pct, quantity, unit_value_usd
+        from marts.trade_by_commodity_half_year
+        where year = 2025 and half = 'H1' and partner_iso3 = 'KOR' and flow = 'import'
+          and hs_level = 8
+        order by value_usd desc limit 20""",
     "lineage of a month (PRK, 2025-06)": """
         select flow, source_name, row_count, value_usd from marts.trade_monthly_sources
         where partner_iso3 = 'PRK' and period = date '2025-06-01' order by flow, source_name""",

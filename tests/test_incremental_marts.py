@@ -22,7 +22,7 @@ from customs_etl.transform import parse
 INCREMENTAL = (
     "core.trade_detailed_totals",
     "core.commodity_monthly",
-    "core.commodity_half_year",
+    "core.commodity_partner_months",
     "marts.trade_under_measures_monthly",
     "marts.trade_under_measures_share_half_year",
 )
@@ -231,7 +231,7 @@ def test_a_changed_model_or_seed_rebuilds_in_full(tmp_path: Path, changed: str) 
 
     builds = last_builds(db)
     assert builds["core.commodity_monthly"] == "full"
-    assert builds["core.commodity_half_year"] == "full"  # it reads the changed model
+    assert builds["core.commodity_partner_months"] == "full"  # it reads the changed model
     if changed == "model":  # the under-measures marts read neither the model nor partners.csv
         assert builds["marts.trade_under_measures_monthly"] == "units"
     assert_same_as_full_rebuild(db, sql_dir=sql_dir, seeds_dir=seeds_dir)
@@ -414,4 +414,37 @@ def test_the_samples_releases_in_shuffled_run_orders_end_in_the_marts_of_a_full_
         run(db, SAMPLE_LANDING, names[1::2], work)
     builds = last_builds(db)
     assert {builds[name] for name in BY_YEAR} == {"units"}
+    assert_same_as_full_rebuild(db)
+
+
+def test_the_half_year_commodity_table_of_an_earlier_version_becomes_the_view(
+    tmp_path: Path,
+) -> None:
+    """core.commodity_half_year was a table, rebuilt a half at a time, until it became a view
+    over core.commodity_monthly: the next run of a warehouse built before replaces the table
+    (a run touching one month no longer rewrites its half), and the mart reads the same."""
+    landing, db, work = tmp_path / "landing", tmp_path / "customs.duckdb", tmp_path / "work"
+    run(db, landing, first_run(landing), work)
+    con = duckdb.connect(str(db))
+    con.execute("drop view core.commodity_half_year")
+    con.execute("create table core.commodity_half_year as select 1 as stale")
+    con.close()
+
+    export_file(landing / "export/2025-04", "prk.csv", "202504", [("109", "27090000", 5)])
+    run(db, landing, ["export/2025-04/prk.csv"], work)
+
+    con = duckdb.connect(str(db), read_only=True)
+    [(kind,)] = con.execute(
+        "select table_type from information_schema.tables "
+        "where table_schema = 'core' and table_name = 'commodity_half_year'"
+    ).fetchall()
+    rows = con.execute(
+        "select hs_code, value_usd, value_usd_prev_year, months_with_trade "
+        "from marts.trade_by_commodity_half_year "
+        "where year = 2025 and half = 'H1' and flow = 'export' and hs_level = 8"
+    ).fetchall()
+    con.close()
+    assert kind == "VIEW"
+    # March and April 2025; the partner did not trade in April 2024: no comparison
+    assert rows == [("27090000", 205, None, 2)]
     assert_same_as_full_rebuild(db)

@@ -280,7 +280,10 @@ def test_as_of_works_on_a_warehouse_published_before_the_commodity_figures_moved
     for grain in ("monthly", "half_year"):
         con.execute(f"drop view marts.trade_by_commodity_{grain}")
         con.execute(f"create table marts.trade_by_commodity_{grain} as select 1 as stale")
-        con.execute(f"drop table core.commodity_{grain}")
+    # nor any of core's commodity objects (the half-year figures are now a view, not a table)
+    con.execute("drop view core.commodity_half_year")
+    con.execute("drop table core.commodity_partner_months")
+    con.execute("drop table core.commodity_monthly")
     con.close()
 
     april = as_of_copy.build_as_of(db, dt.date(2025, 4, 1), SQL_DIR, SEEDS_DIR)

@@ -1,32 +1,23 @@
 -- One row per year, half, partner, flow, commodity level and code: the half-year sums of
 -- core.commodity_monthly, and the same months a year earlier. The figures of
 -- marts.trade_by_commodity_half_year (a view adding the names), by code only.
--- materialized: incremental by half and a year later
+-- A view, not a table: every figure is a sum, count, min or max over the monthly rows of the
+-- half (release_count too: the mart adds release files up over the months), so it is added up
+-- as it is read. Stored, it was 5.5M more rows to write at national scale, and a run that
+-- touched one month rewrote its whole half (docs/benchmarks.md, "Half-year commodity figures
+-- as a view"). Written so that a reader's filter on year, half, partner, flow, level or code
+-- reaches the scans of core.commodity_monthly (whose zone maps then skip the other months,
+-- levels and partners): no CTE is read twice, which DuckDB would materialise before filtering.
+-- materialized: view
 with
 
--- `not materialized`: keyed is read three times (months traded, sums, the year earlier); as a
--- materialized CTE a half's ~10M national rows were held (and spilled) at a 500MB budget, which
--- took 2x the time of scanning the mart again.
-monthly as not materialized (
-    select * from core.commodity_monthly
-    -- the halves being rebuilt (null: all) and the same halves a year earlier, for
-    -- value_usd_prev_year
-    where getvariable('touched_periods') is null
-       or list_contains(
-           list_concat(
-               getvariable('touched_periods'),
-               [cast(first_day - interval 1 year as date)
-                for first_day in cast(getvariable('touched_periods') as date[])]
-           ),
-           period
-       )
-),
-
-keyed as not materialized (
+-- Every monthly row twice: under its own half, and under the same half a year later (as the
+-- year earlier of that half) where the partner and flow traded in the month a year later; only
+-- those months count in the comparison, not the whole earlier half.
+both_years as (
     select
-        cast(year(period) as integer) as year,
-        case when month(period) <= 6 then 'H1' else 'H2' end as half,
-        period,
+        year,
+        half,
         partner_iso3,
         flow,
         hs_level,
@@ -34,15 +25,30 @@ keyed as not materialized (
         value_usd,
         release_count,
         quantity,
-        quantity_unit
-    from monthly
-),
-
--- The months in which a partner and flow traded: every such month has chapter (2-digit) rows.
-partner_months as (
-    select distinct year, half, period, partner_iso3, flow
-    from keyed
-    where hs_level = 2
+        quantity_unit,
+        true as is_this_year
+    from core.commodity_monthly
+    union all
+    select
+        -- the stored year plus one, not the later month's: so `year = 2025` reaches this scan
+        -- as `year + 1 = 2025`
+        earlier.year + 1 as year,
+        earlier.half,
+        earlier.partner_iso3,
+        earlier.flow,
+        earlier.hs_level,
+        earlier.hs_code,
+        earlier.value_usd,
+        null as release_count,
+        earlier.quantity,
+        earlier.quantity_unit,
+        false as is_this_year
+    from core.commodity_monthly as earlier
+    -- one row per partner, flow and month: an inner join keeps each earlier row at most once
+    inner join core.commodity_partner_months as later_month
+        on later_month.period_a_year_earlier = earlier.period
+       and later_month.partner_iso3 = earlier.partner_iso3
+       and later_month.flow = earlier.flow
 ),
 
 -- As in marts.trade_half_year, a half compares with a year earlier only when the partner and
@@ -55,14 +61,15 @@ comparable as (
         this_month.partner_iso3,
         this_month.flow,
         bool_and(earlier_month.period is not null) as is_comparable
-    from partner_months as this_month
-    left join partner_months as earlier_month
-        on earlier_month.partner_iso3 = this_month.partner_iso3
+    from core.commodity_partner_months as this_month
+    left join core.commodity_partner_months as earlier_month
+        on earlier_month.period = this_month.period_a_year_earlier
+       and earlier_month.partner_iso3 = this_month.partner_iso3
        and earlier_month.flow = this_month.flow
-       and earlier_month.period = cast(this_month.period - interval 1 year as date)
     group by all
 ),
 
+-- One pass over both years: the half's own figures and those of the same months a year earlier.
 halves as (
     select
         year,
@@ -71,61 +78,40 @@ halves as (
         flow,
         hs_level,
         hs_code,
-        sum(value_usd) as value_usd,
-        count(*) as months_with_trade,
-        sum(release_count) as release_count,
+        sum(value_usd) filter (where is_this_year) as value_usd,
+        count(*) filter (where is_this_year) as months_with_trade,
+        sum(release_count) filter (where is_this_year) as release_count,
         -- every month's figure has a quantity, all in one unit: else no quantity for the half
-        count(quantity) = count(*) and min(quantity_unit) = max(quantity_unit) as one_unit,
-        min(quantity_unit) as quantity_unit,
-        sum(quantity) as quantity
-    from keyed
-    -- the halves being rebuilt only (null: all), not the year-earlier months read for earlier
-    where getvariable('touched_periods') is null
-       or list_contains(getvariable('touched_periods'), period)
+        count(quantity) filter (where is_this_year) = count(*) filter (where is_this_year)
+            and min(quantity_unit) filter (where is_this_year)
+                = max(quantity_unit) filter (where is_this_year) as one_unit,
+        min(quantity_unit) filter (where is_this_year) as quantity_unit,
+        sum(quantity) filter (where is_this_year) as quantity,
+        sum(value_usd) filter (where not is_this_year) as earlier_value_usd,
+        count(quantity) filter (where not is_this_year) = count(*) filter (where not is_this_year)
+            and min(quantity_unit) filter (where not is_this_year)
+                = max(quantity_unit) filter (where not is_this_year) as earlier_one_unit,
+        min(quantity_unit) filter (where not is_this_year) as earlier_quantity_unit,
+        sum(quantity) filter (where not is_this_year) as earlier_quantity
+    from both_years
     group by year, half, partner_iso3, flow, hs_level, hs_code
-),
-
--- Each code's value in the months a year before those its partner and flow traded in, under
--- the year it is compared in. Only those months are added up, not the whole earlier half.
-earlier as (
-    select
-        keyed.year + 1 as year,
-        keyed.half,
-        keyed.partner_iso3,
-        keyed.flow,
-        keyed.hs_level,
-        keyed.hs_code,
-        sum(keyed.value_usd) as value_usd,
-        count(keyed.quantity) = count(*) and min(keyed.quantity_unit) = max(keyed.quantity_unit)
-            as one_unit,
-        min(keyed.quantity_unit) as quantity_unit,
-        sum(keyed.quantity) as quantity
-    from keyed
-    semi join partner_months as later_month
-        on later_month.partner_iso3 = keyed.partner_iso3
-       and later_month.flow = keyed.flow
-       and later_month.period = cast(keyed.period + interval 1 year as date)
-    -- only the months a year before those being rebuilt can count: the others skip the join
-    where getvariable('touched_periods') is null
-       or list_contains(
-           getvariable('touched_periods'), cast(keyed.period + interval 1 year as date)
-       )
-    group by all
+    -- a code has a row only in halves where it traded
+    having bool_or(is_this_year)
 ),
 
 compared as (
     select
         halves.*,
-        case when comparable.is_comparable then earlier.value_usd end as value_usd_prev_year,
+        case when comparable.is_comparable then halves.earlier_value_usd end
+            as value_usd_prev_year,
         -- a quantity a year earlier only in the same unit as now: volumes compare like with like
         case
-            when comparable.is_comparable and earlier.one_unit and halves.one_unit
-             and earlier.quantity_unit = halves.quantity_unit
-                then earlier.quantity
+            when comparable.is_comparable and halves.earlier_one_unit and halves.one_unit
+             and halves.earlier_quantity_unit = halves.quantity_unit
+                then halves.earlier_quantity
         end as quantity_prev_year
     from halves
     left join comparable using (year, half, partner_iso3, flow)
-    left join earlier using (year, half, partner_iso3, flow, hs_level, hs_code)
 )
 
 select

@@ -3,6 +3,12 @@
 -- figures of marts.trade_by_commodity_monthly, by code only. That mart is a view adding the
 -- names: written on every row (20M rows a year at national scale) they took a third of the time
 -- to build it and of the warehouse file every run copies.
+-- core.commodity_half_year, a view, adds these rows up for each half as it is read. So the
+-- year and half are stored (constant within a month: next to nothing on disk) and a month's rows
+-- are written in the order of level, partner, flow and code: each row group's zone maps then let
+-- a dashboard's filter on year, half, level and partner (or code) skip the rest of the table.
+-- Unordered, a partner's half read all 6M rows at medium scale (40-370 ms, against 15-25 ms);
+-- ordered by partner first, one chapter across partners still took 140-260 ms (17 ms now).
 -- materialized: incremental by month
 with
 
@@ -45,6 +51,8 @@ rolled_up as (
 )
 
 select
+    cast(year(rolled_up.period) as integer) as year,
+    case when month(rolled_up.period) <= 6 then 'H1' else 'H2' end as half,
     rolled_up.period,
     partners.partner_iso3,
     rolled_up.flow,
@@ -58,3 +66,5 @@ select
         then rolled_up.value_usd / rolled_up.quantity end as unit_value_usd
 from rolled_up
 inner join staging.stg_partners as partners using (partner_code)
+order by
+    rolled_up.period, rolled_up.hs_level, partners.partner_iso3, rolled_up.flow, rolled_up.hs_code

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+import duckdb
+
 from customs_etl import job
 from customs_etl.extract.releases import describe_release
 from customs_etl.load import connection, loader, models, registry
@@ -33,6 +35,24 @@ def export_file(folder: Path, name: str, period: str, lines: list[tuple[str, str
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(gacc_csv.english_csv(gacc_csv.without_regime(gacc_csv.EN_HEADER), rows))
     return path
+
+
+def table_rows(db: Path, where: str, params: list[object] | None = None) -> dict[str, list[tuple]]:
+    """The rows of the tables and views that `where` picks (a condition on
+    information_schema.tables), each sorted, by `schema.table`: a warehouse's state to compare."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        names = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            f"where {where} order by 1",
+            params or [],
+        ).fetchall()
+        return {
+            name: sorted(con.execute(f"select * from {name}").fetchall(), key=repr)
+            for (name,) in names
+        }
+    finally:
+        con.close()
 
 
 def load(build: Path, landing: Path, paths: list[Path], staging: Path) -> None:

@@ -12,7 +12,15 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import FIXTURES, SAMPLE_LANDING, SEEDS_DIR, SQL_DIR, export_file, run_job
+from support import (
+    FIXTURES,
+    SAMPLE_LANDING,
+    SEEDS_DIR,
+    SQL_DIR,
+    export_file,
+    run_job,
+    table_rows,
+)
 
 from customs_etl.errors import RejectedReleasesError, ReleaseError
 from customs_etl.extract.releases import describe_release
@@ -100,20 +108,11 @@ def rebuilt_in_full(
 
 def marts(db: Path) -> dict[str, list[tuple]]:
     """The rows of every mart and of every incremental table in core, by table name."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        tables = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_schema = 'marts' or table_schema || '.' || table_name in ? "
-            "order by all",
-            [list(INCREMENTAL)],
-        ).fetchall()
-        return {
-            table: con.execute(f"select * from {table} order by all").fetchall()
-            for (table,) in tables
-        }
-    finally:
-        con.close()
+    return table_rows(
+        db,
+        "table_schema = 'marts' or table_schema || '.' || table_name in ?",
+        [list(INCREMENTAL)],
+    )
 
 
 def last_builds(db: Path) -> dict[str, str]:
@@ -360,18 +359,25 @@ def partner_half_year(db: Path, year: int) -> tuple:
         con.close()
 
 
-def test_a_mart_an_earlier_version_stored_as_a_table_becomes_its_view(tmp_path: Path) -> None:
-    """The commodity marts were tables until they became views over core: a warehouse built
-    before is converted by its next run, whatever it held."""
+def run_over_an_earlier_table(tmp_path: Path, view: str) -> Path:
+    """A warehouse whose `view` an earlier version stored as a table (of other columns), and
+    a run adding April 2025 over it: the published file."""
     landing, db, work = tmp_path / "landing", tmp_path / "customs.duckdb", tmp_path / "work"
     run(db, landing, first_run(landing), work)
     con = duckdb.connect(str(db))
-    con.execute("drop view marts.trade_by_commodity_monthly")
-    con.execute("create table marts.trade_by_commodity_monthly as select 1 as stale")
+    con.execute(f"drop view {view}")
+    con.execute(f"create table {view} as select 1 as stale")
     con.close()
 
     export_file(landing / "export/2025-04", "prk.csv", "202504", [("109", "27090000", 5)])
     run(db, landing, ["export/2025-04/prk.csv"], work)
+    return db
+
+
+def test_a_mart_an_earlier_version_stored_as_a_table_becomes_its_view(tmp_path: Path) -> None:
+    """The commodity marts were tables until they became views over core: a warehouse built
+    before is converted by its next run, whatever it held."""
+    db = run_over_an_earlier_table(tmp_path, "marts.trade_by_commodity_monthly")
 
     con = duckdb.connect(str(db), read_only=True)
     kinds = con.execute(
@@ -423,15 +429,7 @@ def test_the_half_year_commodity_table_of_an_earlier_version_becomes_the_view(
     """core.commodity_half_year was a table, rebuilt a half at a time, until it became a view
     over core.commodity_monthly: the next run of a warehouse built before replaces the table
     (a run touching one month no longer rewrites its half), and the mart reads the same."""
-    landing, db, work = tmp_path / "landing", tmp_path / "customs.duckdb", tmp_path / "work"
-    run(db, landing, first_run(landing), work)
-    con = duckdb.connect(str(db))
-    con.execute("drop view core.commodity_half_year")
-    con.execute("create table core.commodity_half_year as select 1 as stale")
-    con.close()
-
-    export_file(landing / "export/2025-04", "prk.csv", "202504", [("109", "27090000", 5)])
-    run(db, landing, ["export/2025-04/prk.csv"], work)
+    db = run_over_an_earlier_table(tmp_path, "core.commodity_half_year")
 
     con = duckdb.connect(str(db), read_only=True)
     [(kind,)] = con.execute(

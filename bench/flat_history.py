@@ -263,9 +263,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runs-before",
         type=int,
-        default=get_settings().keep_versions + 1,
-        help="the history's last months loaded a run each (default: the kept versions + 1, "
-        "so that the embedded spare version lags as far as a monthly schedule leaves it)",
+        default=2,
+        help="the history's last months loaded a run each (default 2: the embedded spare "
+        "version, the version published before, then lags one run, as a monthly schedule "
+        "leaves it)",
     )
     args = parser.parse_args(argv)
     longest = max(args.history)

@@ -1,9 +1,10 @@
 """A corpus of misuses of the command line, each run as a real `customs-etl` process against a
-real published warehouse (a link to a version file, with a kept earlier version).
+real published warehouse (a link to a version file, with a kept earlier version and the
+spare).
 
 For every case: the exit code, exactly one line on stderr with the words expected, no
 traceback anywhere, and the published warehouse byte for byte as before (the link, the file it
-points at, and every kept version)."""
+points at, and the spare)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ import pytest
 from support import export_file, load
 
 from customs_etl.publish import build as publication
+from customs_etl.publish import versions
 
 CLI = Path(sys.executable).with_name("customs-etl")
 
@@ -93,7 +95,9 @@ def fingerprint(published: Path) -> dict[str, str]:
 
 def cases(w: Warehouse) -> list[Case]:
     root, published = w.root, w.published
-    [kept] = publication.list_versions(published)
+    [kept_name] = versions.names(published)
+    kept = publication.versions_dir(published) / kept_name  # a version's name as a path
+    spare = publication.spare_path(published)  # the file the next run builds in
     current = publication.current_version(published)
     assert current is not None
     return [
@@ -222,8 +226,8 @@ def cases(w: Warehouse) -> list[Case]:
             ("refusing to write",),
         ),
         Case(
-            "as-of over a kept version",
-            ["as-of", "2025-01-01", "--out", str(kept)],
+            "as-of over the spare version",
+            ["as-of", "2025-01-01", "--out", str(spare)],
             1,
             ("refusing to write", "kept warehouse versions"),
         ),

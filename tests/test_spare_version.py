@@ -14,7 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import SQL_DIR, export_file
+from support import SQL_DIR, export_file, table_rows
 
 from customs_etl import job
 from customs_etl.publish import build as publication
@@ -33,10 +33,11 @@ RUNS = [
 BUILD_LOG = "customs_etl.publish.build"
 
 
-def settings_for(root: Path, keep: int) -> Settings:
-    """Catching up whatever the spare lags (five runs: it lags a third of the rows or more)."""
+def settings_for(root: Path, keep: int, max_lag: float = 1.0) -> Settings:
+    """Catching up whatever the spare lags (one run here is a third of the rows or more); with
+    `max_lag` 0, never: every run copies."""
     return get_settings(
-        spare_max_lag=1.0,
+        spare_max_lag=max_lag,
         landing_dir=root / "landing",
         warehouse_path=root / "warehouse" / "customs.duckdb",
         work_dir=root / "work",
@@ -57,18 +58,7 @@ def add(settings: Settings, step: int) -> job.RunSummary:
 
 def tables(path: Path) -> dict[str, list[tuple]]:
     """Every base table's rows, sorted: the whole state of a warehouse file."""
-    con = duckdb.connect(str(path), read_only=True)
-    try:
-        names = con.execute(
-            "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_type = 'BASE TABLE' order by 1"
-        ).fetchall()
-        return {
-            name: sorted(con.execute(f"select * from {name}").fetchall(), key=repr)
-            for (name,) in names
-        }
-    finally:
-        con.close()
+    return table_rows(path, "table_type = 'BASE TABLE'")
 
 
 def figures(path: Path) -> dict[str, list[tuple]]:
@@ -83,10 +73,12 @@ def figures(path: Path) -> dict[str, list[tuple]]:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object]]:
-    """The runs made twice: keeping no versions (a spare from the second publication on) and
-    keeping them all (never a spare: each run copies), with the spare path's build logs."""
+    """The runs made twice: through the spare (from the second publication on) and through
+    copies (never catching up), with the spare path's build logs and a copy of each
+    publication of the second."""
     root = tmp_path_factory.mktemp("spare")
-    caught_up, copied = settings_for(root / "spare", keep=0), settings_for(root / "copy", 99)
+    caught_up, copied = settings_for(root / "spare", 0), settings_for(root / "copy", 99, 0.0)
+    (root / "published").mkdir()
     handler = _Messages()
     logging.getLogger(BUILD_LOG).addHandler(handler)
     logging.getLogger(BUILD_LOG).setLevel(logging.INFO)
@@ -97,9 +89,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, object
             add(caught_up, step)
             per_run.append(list(handler.messages))
             add(copied, step)
+            shutil.copy2(copied.warehouse_path, root / "published" / f"{step}.duckdb")
     finally:
         logging.getLogger(BUILD_LOG).removeHandler(handler)
-    yield {"caught_up": caught_up, "copied": copied, "logs": per_run}
+    yield {"caught_up": caught_up, "copied": copied, "logs": per_run, "root": root}
 
 
 class _Messages(logging.Handler):
@@ -121,9 +114,14 @@ def test_runs_catch_the_spare_up_instead_of_copying_and_publish_the_same(
     assert used == [0, 0, 1, 1, 1]
     published = caught_up.warehouse_path
     assert figures(published) == figures(copied.warehouse_path)
-    assert not publication.list_versions(published)  # keep 0: only the spare beside it
-    assert publication.spare_path(published).is_file()
-    assert not publication.spare_path(copied.warehouse_path).exists()
+    # Whatever is kept, the only files are the published version and the spare: the one
+    # published before it, lagging one run.
+    for settings in (caught_up, copied):
+        where = settings.warehouse_path
+        current = publication.current_version(where)
+        assert current is not None
+        files = sorted(path.name for path in publication.versions_dir(where).iterdir())
+        assert files == sorted([publication.spare_path(where).name, current.name])
 
 
 def test_catching_up_either_way_gives_every_table_of_the_target(
@@ -131,7 +129,9 @@ def test_catching_up_either_way_gives_every_table_of_the_target(
 ) -> None:
     copied = built["copied"]
     assert isinstance(copied, Settings)
-    *_, older = publication.list_versions(copied.warehouse_path)  # the one after the first run
+    root = built["root"]
+    assert isinstance(root, Path)
+    older = root / "published" / "0.duckdb"  # as the first run published it
     newest = publication.current_version(copied.warehouse_path)
     assert newest is not None
     # Forwards (releases added) and backwards (releases removed, as after a rollback).

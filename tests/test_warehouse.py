@@ -8,14 +8,14 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from support import PROJECT_DIR, SEEDS_DIR, SQL_DIR, export_file, load
+from support import PROJECT_DIR, SEEDS_DIR, SQL_DIR, export_file, load, table_rows
 
 from customs_etl import errors
 from customs_etl.errors import ReleaseError
 from customs_etl.extract.releases import describe_release
 from customs_etl.load import connection, loader, models, registry
 from customs_etl.publish import build as publication
-from customs_etl.publish import docs, parquet_export
+from customs_etl.publish import docs, parquet_export, versions
 from customs_etl.transform import parse
 
 
@@ -323,25 +323,37 @@ def test_registry_records_checksum_period_and_totals(tmp_path: Path, landing: Pa
     assert loaded == (7,)
 
 
-def test_versions_are_kept_and_rollback_restores_one(tmp_path: Path, landing: Path) -> None:
+def test_versions_are_kept_as_release_sets_and_rollback_rebuilds_one(
+    tmp_path: Path, landing: Path
+) -> None:
+    """Three publications of three vintages of a month's file, keeping one earlier version:
+    beside the published file only the spare (the version before it); the kept version is a
+    release set, and rollback rebuilds it: every mart as that publication had it."""
     published = tmp_path / "warehouse" / "customs.duckdb"
     path = landing / "export/2025-10/a.csv"
+    marts_of = []
     for value in (10, 20, 30):
         export_file(landing / "export/2025-10", "a.csv", "202510", [("109", "1006", value)])
         build = publication.start_build(published)
         load(build, landing, [path], tmp_path / "staging")
         publication.publish(build, published, keep_versions=1)
-    [kept] = publication.list_versions(published)  # only the newest earlier one is kept
-    assert monthly(kept)[("2025-10", "export")][0] == 20
-    # Beside them only the spare: the first version, which the next run will catch up.
-    assert published.is_symlink() and len(list(kept.parent.iterdir())) == 3
-    assert monthly(publication.spare_path(published))[("2025-10", "export")][0] == 10
-    publication.rollback(published, kept)
+        marts_of.append(table_rows(published, "table_schema = 'marts'"))
+    [kept] = versions.names(published)  # only the newest earlier one is kept
+    spare = publication.spare_path(published)
+    current = publication.current_version(published)
+    assert current is not None and kept < current.name
+    assert sorted(publication.versions_dir(published).iterdir()) == sorted([spare, current])
+    assert monthly(spare)[("2025-10", "export")][0] == 20  # the version before: lagging 1 run
+
+    rebuilt = versions.rollback(published, kept, SQL_DIR, SEEDS_DIR, keep=1, max_lag=1.0)
+    assert rebuilt not in (kept, current.name)
+    assert publication.current_version(published).name == rebuilt  # type: ignore[union-attr]
     assert monthly(published)[("2025-10", "export")][0] == 20
-    assert publication.current_version(published) == kept.resolve()
-    # The version rolled back from is kept, so the rollback can be undone.
-    [undo] = publication.list_versions(published)
-    assert monthly(undo)[("2025-10", "export")][0] == 30
+    assert table_rows(published, "table_schema = 'marts'") == marts_of[1]
+    # The version rolled back from holds a release no longer loaded: not offered (the next
+    # run loads it again from the landing zone); the one before it was not kept.
+    assert versions.names(published) == []
+    assert monthly(publication.spare_path(published))[("2025-10", "export")][0] == 30
 
 
 def test_export_writes_every_mart_as_parquet(tmp_path: Path, landing: Path) -> None:

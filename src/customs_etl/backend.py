@@ -13,7 +13,7 @@ from pathlib import Path
 import duckdb
 
 from customs_etl.load import connection, lake, registry
-from customs_etl.publish import as_of_copy, parquet_export
+from customs_etl.publish import as_of_copy, parquet_export, versions
 from customs_etl.publish import build as publication
 from customs_etl.publish import lake as lake_publication
 from customs_etl.settings import Settings
@@ -99,7 +99,7 @@ def list_versions(settings: Settings) -> list[str]:
     """Kept earlier versions, newest first, by the names `rollback --to` takes."""
     if lake.enabled(settings):
         return lake_publication.list_versions(settings) if lake.exists(settings) else []
-    return [path.name for path in publication.list_versions(settings.warehouse_path)]
+    return versions.names(settings.warehouse_path)
 
 
 def current_version(settings: Settings) -> str | None:
@@ -124,13 +124,20 @@ def kept_version(settings: Settings, versions: list[str], asked: str) -> str | N
     return None
 
 
-def rollback(settings: Settings, version: str) -> None:
-    """Publish a kept version again; the caller holds the run lock."""
+def rollback(settings: Settings, version: str) -> str | None:
+    """Publish a kept version again; the caller holds the run lock. On the embedded backend
+    it is rebuilt from its releases and published as a new version, whose name is returned."""
     if lake.enabled(settings):
         lake_publication.rollback(settings, lake_publication.snapshot_id(version))
-    else:
-        published = settings.warehouse_path
-        publication.rollback(published, publication.versions_dir(published) / version)
+        return None
+    return versions.rollback(
+        settings.warehouse_path,
+        version,
+        settings.sql_dir,
+        settings.seeds_dir,
+        settings.keep_versions,
+        settings.spare_max_lag,
+    )
 
 
 def build_as_of(

@@ -484,8 +484,9 @@ def rollback(
             f"`customs-etl rollback --list` (e.g. {', '.join(versions[:3])})"
         )
     with backend.run_lock(settings):
-        backend.rollback(settings, chosen)
-    _say(f"Published {chosen} again as {where}.")
+        rebuilt = backend.rollback(settings, chosen)
+    again = f" (rebuilt from its releases as {rebuilt})" if rebuilt and rebuilt != chosen else ""
+    _say(f"Published {chosen} again as {where}{again}.")
 
 
 class ExportFormat(StrEnum):

@@ -32,8 +32,8 @@ class Settings(BaseSettings):
     # national backfill peaked at 1.27 GB; 1.37-1.50 GB at 600MB). The full marts build took
     # 37 s at 1GB and 700MB, 40 s at 500MB; the whole backfill took the same time.
     duckdb_memory_limit: str = "500MB"
-    # Earlier published warehouses kept under warehouse/versions/ for `customs-etl rollback`
-    # (on the lake: published snapshots kept, older ones expired).
+    # Earlier publications kept for `customs-etl rollback`: embedded, as the releases each held
+    # (meta.versions; publish/versions.py); on the lake, published snapshots (older expired).
     keep_versions: int = 5
     # The embedded backend builds in the spare version, caught up, instead of a copy of the
     # published file, when the rows of the releases it lacks (or has in excess) are at most

@@ -3,8 +3,8 @@ it (the spare version brought up to date, publish/spare.py, else a copy of the p
 file), loads and rebuilds there, checks the result, moves it to a file of its own under
 `versions/` and switches the published name (a symbolic link) to it with one atomic rename.
 Readers holding the old file keep a consistent snapshot; new connections, even in a process
-that holds the old one open, see the new one. Earlier versions are kept for rollback; the
-newest one beyond those kept becomes the spare."""
+that holds the old one open, see the new one. The version published before becomes the spare
+(the next run's build); earlier versions are kept as release sets (publish/versions.py)."""
 
 from __future__ import annotations
 
@@ -125,16 +125,23 @@ def spare_path(published: Path) -> Path:
 
 
 def publish(build: Path, published: Path, keep_versions: int = 5) -> dict[str, int]:
-    """Checkpoint, check read-only, then move the build to a file of its own under versions/
-    and switch the published link to it atomically."""
-    con = connect(build)
-    con.execute("checkpoint")
-    con.close()
-    counts = check_build(build)
+    """Record the version's releases, checkpoint, check read-only, then move the build to a
+    file of its own under versions/ and switch the published link to it atomically. The
+    version published before becomes the spare; earlier ones are kept as release sets
+    (publish/versions.py), not files."""
+    from customs_etl.publish import versions
+
     version = _new_version_path(published)
+    con = connect(build)
+    try:
+        unreadable = versions.record(con, published, version.name, keep_versions)
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    counts = check_build(build)
     os.replace(build, version)
     _switch_link(published, version)
-    _prune_versions(published, keep_versions)
+    _prune_versions(published, unreadable)
     return counts
 
 
@@ -149,16 +156,19 @@ def current_version(published: Path) -> Path | None:
     return (published.parent / os.readlink(published)).resolve()
 
 
+def version_files(published: Path) -> list[Path]:
+    """Every version file under versions/ (the published one among them), newest first."""
+    return sorted(versions_dir(published).glob(f"{published.stem}-*.duckdb"), reverse=True)
+
+
 def list_versions(published: Path) -> list[Path]:
-    """Kept versions other than the one published now, newest first."""
+    """Version files other than the one published now, newest first."""
     current = current_version(published)
-    folder = versions_dir(published)
-    every = sorted(folder.glob(f"{published.stem}-*.duckdb"), reverse=True)
-    return [v for v in every if v.resolve() != current]
+    return [v for v in version_files(published) if v.resolve() != current]
 
 
 def rollback(published: Path, version: Path) -> None:
-    """Publish a kept version again by switching the link to it (the current one stays kept)."""
+    """Publish a version file again by switching the link to it (the current one stays)."""
     if version.parent != versions_dir(published) or not version.is_file():
         raise FileNotFoundError(f"{version} is not a kept version of {published}")
     check_build(version)
@@ -193,10 +203,11 @@ def _switch_link(published: Path, version: Path) -> None:
     _fsync_directory(published.parent)
 
 
-def _prune_versions(published: Path, keep: int) -> None:
-    """Keep the `keep` newest versions besides the published one; never the one linked. The
-    newest of the others becomes the spare (replacing an older spare), the rest are deleted."""
-    stale = list_versions(published)[max(keep, 0) :]
+def _prune_versions(published: Path, unreadable: set[str]) -> None:
+    """Of the version files besides the published one, the newest (the version published
+    before) becomes the spare, replacing the older spare; the others are deleted: their
+    releases are recorded (publish/versions.py). A file that could not be read is kept."""
+    stale = [path for path in list_versions(published) if path.name not in unreadable]
     if stale:
         os.replace(stale[0], spare_path(published))
     for older in stale[1:]:

@@ -2,9 +2,10 @@
 
 Copying the published file for each run costs its whole size (421 MB at ten years of
 generated national data, about 5 GB at real national scale) whatever the month adds. Instead,
-the version file that the last publication let go of (the oldest beyond the kept ones, which
-would otherwise be deleted) is kept aside as the spare. The next run renames it to its build
-and brings it up to the published version's state, reading only what differs:
+the version file that the last publication replaced is kept aside as the spare (earlier
+versions are release sets, publish/versions.py, so the spare lags one run). The next run
+renames it to its build and brings it up to the published version's state, reading only what
+differs:
 
 - the rows of the releases one has and the other lacks, in the tables loaded by release
   (core.trade_detailed, core.trade_preliminary, core.commodity_names);
@@ -118,7 +119,7 @@ def _catch_up(
 ) -> CaughtUp:
     # The months the removed releases touched, from this file's registry before it is replaced.
     months = set(registry.touched_periods(con, _names(con, removed)))
-    by_release, incremental, whole = _tables(con, sql_dir)
+    by_release, incremental, whole = tables_by_kind(con, sql_dir)
     for table in whole:
         _copy_whole(con, table)  # meta.releases among them: the added releases are known now
     months |= set(registry.touched_periods(con, _names(con, added)))
@@ -173,7 +174,7 @@ def _same_tables(con: duckdb.DuckDBPyConnection) -> bool:
     return con.execute(sql, [here]).fetchall() == con.execute(sql, [PUBLISHED]).fetchall()
 
 
-def _tables(
+def tables_by_kind(
     con: duckdb.DuckDBPyConnection, sql_dir: Path
 ) -> tuple[list[str], list[models.Model], list[str]]:
     """The base tables by how they are caught up: loaded by release, incremental models, and

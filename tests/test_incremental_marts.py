@@ -360,14 +360,14 @@ def partner_half_year(db: Path, year: int) -> tuple:
         con.close()
 
 
-def test_a_mart_an_earlier_version_stored_as_a_table_becomes_its_view(tmp_path: Path) -> None:
-    """The commodity marts were tables until they became views over core: a warehouse built
-    before is converted by its next run, whatever it held."""
+def run_over_an_earlier_table(tmp_path: Path, view: str) -> list[tuple[str, str]]:
+    """A warehouse where `view` (a mart now a view) was a table, as built by an earlier version,
+    then a run: the marts' kinds afterwards (the full rebuild's rows are asserted too)."""
     landing, db, work = tmp_path / "landing", tmp_path / "customs.duckdb", tmp_path / "work"
     run(db, landing, first_run(landing), work)
     con = duckdb.connect(str(db))
-    con.execute("drop view marts.trade_by_commodity_monthly")
-    con.execute("create table marts.trade_by_commodity_monthly as select 1 as stale")
+    con.execute(f"drop view {view}")
+    con.execute(f"create table {view} as select 1 as stale")
     con.close()
 
     export_file(landing / "export/2025-04", "prk.csv", "202504", [("109", "27090000", 5)])
@@ -376,14 +376,34 @@ def test_a_mart_an_earlier_version_stored_as_a_table_becomes_its_view(tmp_path: 
     con = duckdb.connect(str(db), read_only=True)
     kinds = con.execute(
         "select table_name, table_type from information_schema.tables "
-        "where table_schema = 'marts' and table_name like 'trade_by_commodity%' order by 1"
+        "where table_schema = 'marts' and table_name like 'trade_by_%' order by 1"
     ).fetchall()
     con.close()
+    assert_same_as_full_rebuild(db)
+    return kinds
+
+
+def test_a_mart_an_earlier_version_stored_as_a_table_becomes_its_view(tmp_path: Path) -> None:
+    """The commodity marts were tables until they became views over core: a warehouse built
+    before is converted by its next run, whatever it held."""
+    kinds = run_over_an_earlier_table(tmp_path, "marts.trade_by_commodity_monthly")
+    assert ("trade_by_commodity_half_year", "VIEW") in kinds
+    assert ("trade_by_commodity_monthly", "VIEW") in kinds
+
+
+def test_the_hs2017_series_an_earlier_version_stored_as_a_table_becomes_its_view(
+    tmp_path: Path,
+) -> None:
+    """marts.trade_by_hs6_on_hs2017_monthly was a table rebuilt a month at a time until it became
+    a view over core.commodity_monthly: a warehouse published before is converted by its next
+    run (a month it touched and the rest alike; the rows are a full rebuild's)."""
+    kinds = run_over_an_earlier_table(tmp_path, "marts.trade_by_hs6_on_hs2017_monthly")
     assert kinds == [
         ("trade_by_commodity_half_year", "VIEW"),
         ("trade_by_commodity_monthly", "VIEW"),
+        ("trade_by_end_use_half_year", "BASE TABLE"),
+        ("trade_by_hs6_on_hs2017_monthly", "VIEW"),
     ]
-    assert_same_as_full_rebuild(db)
 
 
 @pytest.mark.parametrize("seed", [17])  # one order: ~90 s each, for make test under 15 min

@@ -33,7 +33,7 @@ six_digit as (
 ),
 
 conversion as (
-    select hs2022_code, hs2017_code, relationship
+    select 'HS2022' as hs_edition, hs2022_code, hs2017_code, relationship
     from staging.stg_hs2022_hs2017
     where is_conversion
 ),
@@ -45,8 +45,11 @@ converted as (
              else conversion.hs2017_code end as hs2017_code,
         conversion.relationship
     from six_digit
+    -- Equalities only (the edition a column of the conversion): with `six_digit.hs_edition =
+    -- 'HS2022'` in the condition the join was a nested loop, 190 ms for one partner's chapter
+    -- series at medium scale.
     left join conversion
-        on six_digit.hs_edition = 'HS2022'
+        on conversion.hs_edition = six_digit.hs_edition
        and conversion.hs2022_code = six_digit.hs_code
 )
 

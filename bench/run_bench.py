@@ -930,6 +930,19 @@ DASHBOARD_QUERIES = {
         where year = 2025 and half = 'H1' and partner_iso3 = 'KOR' and flow = 'import'
           and hs_level = 8
         order by value_usd desc limit 20""",
+    # The HS 2017 series is a view over core.commodity_monthly's 6-digit rows, converting the
+    # HS 2022 months as it is read: a month of one partner, and one chapter's series.
+    "HS 2017 lines of a month (USA, export, 2025-06)": """
+        select hs2017_code, any_value(hs2017_description) as hs2017_description,
+               sum(value_usd) as value_usd, bool_and(is_exact) as is_exact
+        from marts.trade_by_hs6_on_hs2017_monthly
+        where partner_iso3 = 'USA' and flow = 'export' and period = date '2025-06-01'
+        group by hs2017_code order by value_usd desc limit 20""",
+    "HS 2017 series of a chapter (KOR, import, 85)": """
+        select period, sum(value_usd) as value_usd, sum(value_usd) filter (is_exact) as exact_usd
+        from marts.trade_by_hs6_on_hs2017_monthly
+        where partner_iso3 = 'KOR' and flow = 'import' and hs2017_code like '85%'
+        group by period order by period""",
     "lineage of a month (PRK, 2025-06)": """
         select flow, source_name, row_count, value_usd from marts.trade_monthly_sources
         where partner_iso3 = 'PRK' and period = date '2025-06-01' order by flow, source_name""",

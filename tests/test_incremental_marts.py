@@ -374,20 +374,40 @@ def run_over_an_earlier_table(tmp_path: Path, view: str) -> Path:
     return db
 
 
+def mart_kinds(db: Path) -> list[tuple[str, str]]:
+    """The by-commodity marts and whether each is a table or a view."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(
+            "select table_name, table_type from information_schema.tables "
+            "where table_schema = 'marts' and table_name like 'trade_by_%' order by 1"
+        ).fetchall()
+    finally:
+        con.close()
+
+
 def test_a_mart_an_earlier_version_stored_as_a_table_becomes_its_view(tmp_path: Path) -> None:
     """The commodity marts were tables until they became views over core: a warehouse built
     before is converted by its next run, whatever it held."""
     db = run_over_an_earlier_table(tmp_path, "marts.trade_by_commodity_monthly")
+    kinds = mart_kinds(db)
+    assert ("trade_by_commodity_half_year", "VIEW") in kinds
+    assert ("trade_by_commodity_monthly", "VIEW") in kinds
+    assert_same_as_full_rebuild(db)
 
-    con = duckdb.connect(str(db), read_only=True)
-    kinds = con.execute(
-        "select table_name, table_type from information_schema.tables "
-        "where table_schema = 'marts' and table_name like 'trade_by_commodity%' order by 1"
-    ).fetchall()
-    con.close()
-    assert kinds == [
+
+def test_the_hs2017_series_an_earlier_version_stored_as_a_table_becomes_its_view(
+    tmp_path: Path,
+) -> None:
+    """marts.trade_by_hs6_on_hs2017_monthly was a table rebuilt a month at a time until it became
+    a view over core.commodity_monthly: a warehouse published before is converted by its next
+    run (a month it touched and the rest alike; the rows are a full rebuild's)."""
+    db = run_over_an_earlier_table(tmp_path, "marts.trade_by_hs6_on_hs2017_monthly")
+    assert mart_kinds(db) == [
         ("trade_by_commodity_half_year", "VIEW"),
         ("trade_by_commodity_monthly", "VIEW"),
+        ("trade_by_end_use_half_year", "BASE TABLE"),
+        ("trade_by_hs6_on_hs2017_monthly", "VIEW"),
     ]
     assert_same_as_full_rebuild(db)
 

@@ -141,7 +141,7 @@ bench: $(STAMP) ## Benchmark: floor, dlt, backfill, incremental, no-change, dash
 
 # Flat in history: a month added on top of 12 and of 118 months, on both backends; prints the
 # ratio (bench/flat_history.py).
-HISTORY_ARGS ?= --history 12 118 --backend embedded lake
+HISTORY_ARGS ?= --history 12 118 --backend embedded lake --repeat 3
 
 .PHONY: bench-history
 bench-history: $(STAMP) ## Only the flat-in-history ratio, both backends

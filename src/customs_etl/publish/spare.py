@@ -164,7 +164,7 @@ def _same_models(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def _same_tables(con: duckdb.DuckDBPyConnection) -> bool:
-    """The same tables with the same columns and types, in the same order."""
+    """The same tables with the same columns and types."""
     sql = (
         "select table_schema, table_name, column_name, data_type from information_schema.columns "
         "join information_schema.tables using (table_catalog, table_schema, table_name) "
@@ -202,8 +202,30 @@ def tables_by_kind(
 
 
 def _copy_whole(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """The published table's rows, unless the table holds them already: a table left
+    unwritten is not rewritten by the commit's checkpoint (the names of 15,000 commodities,
+    unchanged by most runs, took 0.4 s of it at 118 months of history)."""
+    if _same_rows(con, table):
+        return
     con.execute(f"delete from {table}")
     con.execute(f"insert into {table} by name select * from {PUBLISHED}.{table}")
+
+
+def _same_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    schema, name = table.split(".")
+    columns = ", ".join(
+        _identifier(column)
+        for (column,) in con.execute(
+            "select column_name from information_schema.columns where table_schema = ? "
+            "and table_name = ? and table_catalog = current_database() order by column_name",
+            [schema, name],
+        ).fetchall()
+    )
+    here, there = f"select {columns} from {table}", f"select {columns} from {PUBLISHED}.{table}"
+    differing = con.execute(
+        f"select exists ({here} except all {there}) or exists ({there} except all {here})"
+    ).fetchone()
+    return differing is not None and not differing[0]
 
 
 def _copy_releases(

@@ -163,6 +163,8 @@ class Timed:
         return f"{times}; build: {self.how_built()}"
 
     def how_built(self) -> str:
+        if not self.build_log:  # the lake: a run is one DuckLake transaction, nothing copied
+            return "one lake transaction"
         if any("caught up" in line for line in self.build_log):
             how = "spare caught up"
         else:

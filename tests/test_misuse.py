@@ -214,6 +214,18 @@ def cases(w: Warehouse) -> list[Case]:
             ("is not a kept version",),
         ),
         Case(
+            "rollback a missing warehouse",
+            ["rollback", "--list", "--warehouse", str(root / "nowhere" / "customs.duckdb")],
+            3,
+            ("no warehouse at", "run `customs-etl run` first"),
+        ),
+        Case(
+            "rollback a folder",
+            ["rollback", "--warehouse", str(root)],
+            1,
+            ("is a folder", "expected the DuckDB file"),
+        ),
+        Case(
             "as-of over the published link",
             ["as-of", "2025-01-01", "--out", str(published)],
             1,

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import duckdb
 
+from customs_etl import guard
 from customs_etl.load import models, registry
 from customs_etl.load.connection import connect, literal
 from customs_etl.publish import build as publication
@@ -88,7 +89,11 @@ def recorded(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def names(published: Path) -> list[str]:
     """Kept versions `rollback` can publish again, newest first: those whose releases are all
-    still in the published registry (and not all of them), then version files not recorded."""
+    still in the published registry (and not all of them), then version files not recorded.
+    A link to a missing file offers the version files alone (nothing recorded can be read)."""
+    if published.is_symlink() and not published.exists():
+        return [path.name for path in publication.list_versions(published)]
+    guard.published_database(published)  # missing, a folder, not DuckDB: one line
     current = publication.current_version(published)
     con = connect(published, read_only=True)
     try:

@@ -212,15 +212,7 @@ def _copy_whole(con: duckdb.DuckDBPyConnection, table: str) -> None:
 
 
 def _same_rows(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    columns = ", ".join(
-        _identifier(column)
-        for (column,) in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? "
-            "and table_name = ? and table_catalog = current_database() order by column_name",
-            [schema, name],
-        ).fetchall()
-    )
+    columns = ", ".join(_identifier(column) for column in sorted(_columns(con, table)))
     here, there = f"select {columns} from {table}", f"select {columns} from {PUBLISHED}.{table}"
     differing = con.execute(
         f"select exists ({here} except all {there}) or exists ({there} except all {here})"
@@ -259,8 +251,18 @@ def _range(con: duckdb.DuckDBPyConnection, table: str, months: list[dt.date]) ->
     list_contains. Empty when the table has neither column."""
     if not months:
         return ""
+    columns = _columns(con, table)
+    if "period" in columns:
+        return f" and period between {literal(min(months))} and {literal(max(months))}"
+    if "year" in columns:
+        return f" and year between {min(months).year} and {max(months).year}"
+    return ""
+
+
+def _columns(con: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    """The columns of `table` (schema.name) in the database the connection uses."""
     schema, name = table.split(".")
-    columns = {
+    return {
         column
         for (column,) in con.execute(
             "select column_name from information_schema.columns where table_schema = ? "
@@ -268,11 +270,6 @@ def _range(con: duckdb.DuckDBPyConnection, table: str, months: list[dt.date]) ->
             [schema, name],
         ).fetchall()
     }
-    if "period" in columns:
-        return f" and period between {literal(min(months))} and {literal(max(months))}"
-    if "year" in columns:
-        return f" and year between {min(months).year} and {max(months).year}"
-    return ""
 
 
 def _copy_units(

@@ -22,7 +22,7 @@ run: $(STAMP) ## Run the job on the embedded sample and print the China-DPRK hal
 
 test: $(STAMP) ## Run the test suite (installs Debian's chromium first if it is missing)
 	bash scripts/install_system_deps.sh
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest -n 2
 
 lint: $(STAMP) ## ruff, as CI would
 	$(VENV)/bin/ruff check .

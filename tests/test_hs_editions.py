@@ -101,6 +101,14 @@ def test_hs_2022_only_codes_take_the_exports_own_names(built: Path) -> None:
         "select hs_description from marts.trade_by_commodity_monthly "
         "where hs_code = '85241100' and hs_level = 8",
     ) == [("Flat panel display modules, without drivers or control circuits, of liquid crystals",)]
+    # Names are kept for the codes the lists lack only: the listed 67030000 left none.
+    kept = {code for (code,) in query(built, "select distinct hs_code from core.commodity_names")}
+    assert {"85241100", "85171300"} <= kept
+    assert query(
+        built,
+        "select count(*) from core.commodity_names join staging.stg_commodities "
+        "using (hs_code, hs_level)",
+    ) == [(0,)]
 
 
 def test_a_six_digit_series_on_hs_2017_across_the_break(built: Path) -> None:

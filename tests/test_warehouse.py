@@ -99,6 +99,40 @@ def test_commodity_levels_roll_up_and_carry_descriptions(tmp_path: Path, landing
     assert "wig" in rows[1][3].lower()
 
 
+@pytest.mark.parametrize("files", [3, 70])
+def test_release_count_is_the_files_behind_each_figure(
+    tmp_path: Path, landing: Path, files: int
+) -> None:
+    """Counted as one bit per release of a partner's month; past 63 releases the distinct way."""
+    codes = [f"6704{n:04d}" for n in range(files)]
+    paths = [
+        export_file(landing / "import/2025-03", f"{n:03d}.csv", "202503", [("109", code, 10)])
+        for n, code in enumerate(codes)
+    ]
+    # Another partner's file of the same month: counted apart.
+    paths.append(
+        export_file(landing / "import/2025-03", "jpn.csv", "202503", [("116", codes[0], 1)])
+    )
+    build = tmp_path / "w.duckdb"
+    load(build, landing, paths, tmp_path / "staging")
+    con = duckdb.connect(str(build), read_only=True)
+    rows = con.execute(
+        "select partner_iso3, hs_level, count(*), min(release_count), max(release_count), "
+        "sum(value_usd) from marts.trade_by_commodity_monthly group by all order by 1 desc, 2"
+    ).fetchall()
+    con.close()
+    assert rows == [
+        ("PRK", 2, 1, files, files, 10 * files),
+        ("PRK", 4, 1, files, files, 10 * files),
+        ("PRK", 6, 1, files, files, 10 * files),
+        ("PRK", 8, files, 1, 1, 10 * files),
+        ("JPN", 2, 1, 1, 1, 1),
+        ("JPN", 4, 1, 1, 1, 1),
+        ("JPN", 6, 1, 1, 1, 1),
+        ("JPN", 8, 1, 1, 1, 1),
+    ]
+
+
 def test_a_revision_under_the_same_name_replaces_the_earlier_vintage(
     tmp_path: Path, landing: Path
 ) -> None:

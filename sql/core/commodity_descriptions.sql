@@ -16,8 +16,8 @@ printed as (
             order by releases.known_on desc, releases.received_at desc, names.release_id desc
         ) as latest
     from core.commodity_names as names
-    -- only the codes the list lacks (the rest are dropped below anyway): every export prints
-    -- its codes' names, a million rows at 118 national months, ranked here on every run
+    -- only the codes the list lacks (the rest are dropped below anyway): exports parsed
+    -- before names were kept for unlisted codes only gave every code's name
     anti join staging.stg_commodities as listed
         on listed.hs_code = names.hs_code
        and listed.hs_level = names.hs_level

@@ -31,6 +31,12 @@ def partners(seeds_dir: Path) -> pl.DataFrame:
     return read_seed(seeds_dir, "partners")
 
 
+def listed_commodity_codes(seeds_dir: Path) -> pl.Series:
+    """Every code of GACC's list and the curated HS titles (seeds/commodities.csv), all levels:
+    a code's length is its level, so the text alone names the code and level."""
+    return read_seed(seeds_dir, "commodities")["hs_code"]
+
+
 def customs_regime_codes(seeds_dir: Path) -> list[str]:
     return read_seed(seeds_dir, "customs_regimes")["customs_regime_code"].to_list()
 

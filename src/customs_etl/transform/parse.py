@@ -26,7 +26,7 @@ from customs_etl.transform.preliminary_tables import MAX_PAGE_BYTES, parse_preli
 from customs_etl.validate import text_cells
 
 # Bump when parsing or transformation changes, so cached parsed files are rebuilt.
-PARSED_VERSION = "4"  # 4: units and formula-like text refused
+PARSED_VERSION = "5"  # 5: names kept only for codes the lists lack
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,9 @@ def parse_release(
     text_cells.check_release_text(
         parsed.frame, release.source_name, text_cells.known_units(seeds_dir)
     )
-    canonical = to_canonical(parsed.frame, release, seeds.partners(seeds_dir))
+    canonical = to_canonical(
+        parsed.frame, release, seeds.partners(seeds_dir), seeds.listed_commodity_codes(seeds_dir)
+    )
     period = release_period(canonical, release.source_name)
     _check_period_matches_name(period, release.source_name)
     hs_level = release_hs_level(canonical, release.source_name)

@@ -52,6 +52,12 @@ def tie_temporary_server_to_this_process() -> None:
     elsewhere Prefect's own atexit handler is all there is)."""
     if not sys.platform.startswith("linux"):
         return
+    from prefect.settings import PREFECT_API_URL
+
+    if PREFECT_API_URL.value():
+        # A configured server (a deployment's worker, the scheduler): Prefect starts no
+        # temporary one, and importing the server's module cost ~1.3 s of every run's start.
+        return
     from prefect.server.api import server as prefect_server
 
     if not isinstance(prefect_server.subprocess, _SubprocessTied):

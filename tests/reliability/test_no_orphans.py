@@ -85,3 +85,32 @@ def test_killing_the_job_ends_its_temporary_prefect_server(
             job.wait()
         if server is not None and alive(server) and "uvicorn" in command_line(server):
             os.kill(server, signal.SIGKILL)  # ours: never leave it running
+
+
+PROBE = """
+import sys
+import flows.build_warehouse
+server = sys.modules.get("prefect.server.api.server")
+print(type(server.subprocess).__name__ if server else "not imported")
+"""
+
+
+@pytest.mark.parametrize(
+    ("api_url", "expected"),
+    [(None, "_SubprocessTied"), ("http://127.0.0.1:9/api", "not imported")],
+    ids=["temporary server", "configured server"],
+)
+def test_the_server_module_is_tied_only_when_prefect_would_start_one(
+    tmp_path: Path, api_url: str | None, expected: str
+) -> None:
+    """A run against a configured server (a deployment's worker) does not import Prefect's
+    server module: it cost ~2.4 s of every flow run's start (measured: 4.1 s -> 1.75 s)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    env |= {"PREFECT_HOME": str(tmp_path / "prefect")}
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    probe = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=PROJECT_DIR, env=env, capture_output=True, text=True
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == expected

@@ -67,7 +67,7 @@ def to_canonical(
         release_id=pl.lit(release.release_id),
         flow=pl.lit(release.flow),
         hs_level=pl.col("hs_code").str.len_chars().cast(pl.Int8),
-        commodity_name_source=pl.when(pl.col("hs_code").is_in(listed_codes))
+        commodity_name_source=pl.when(pl.col("hs_code").is_in(listed_codes.implode()))
         .then(None)
         .otherwise(pl.col("commodity_name_source")),
     ).join(

@@ -24,14 +24,22 @@ def landing(tmp_path: Path) -> Path:
     return tmp_path / "landing"
 
 
-def monthly(build: Path, partner: str = "PRK") -> dict[tuple[str, str], tuple]:
+def rows_of(build: Path, sql: str, params: list[object] | None = None) -> list[tuple]:
+    """A query's rows, read from the build over a read-only connection."""
     con = duckdb.connect(str(build), read_only=True)
-    rows = con.execute(
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def monthly(build: Path, partner: str = "PRK") -> dict[tuple[str, str], tuple]:
+    rows = rows_of(
+        build,
         "select strftime(period, '%Y-%m'), flow, value_usd, value_usd_prev_year, yoy_pct, "
         "ytd_value_usd, ytd_months_covered from marts.trade_monthly where partner_iso3 = ?",
         [partner],
-    ).fetchall()
-    con.close()
+    )
     return {(r[0], r[1]): r[2:] for r in rows}
 
 
@@ -61,12 +69,11 @@ def test_half_year_compares_only_like_coverage(tmp_path: Path, landing: Path) ->
     ]
     build = tmp_path / "w.duckdb"
     load(build, landing, files, tmp_path / "staging")
-    con = duckdb.connect(str(build), read_only=True)
-    rows = con.execute(
+    rows = rows_of(
+        build,
         "select year, half, value_usd, value_usd_prev_year, yoy_pct, months_covered "
-        "from marts.trade_half_year where partner_iso3 = 'PRK' and flow = 'export' order by year"
-    ).fetchall()
-    con.close()
+        "from marts.trade_half_year where partner_iso3 = 'PRK' and flow = 'export' order by year",
+    )
     # 2025 H1 has March, 2024 H1 lacks it: no like-for-like comparison.
     assert rows == [(2024, "H1", 20, None, None, 2), (2025, "H1", 31, None, None, 3)]
 
@@ -82,12 +89,11 @@ def test_commodity_levels_roll_up_and_carry_descriptions(tmp_path: Path, landing
     ]
     build = tmp_path / "w.duckdb"
     load(build, landing, files, tmp_path / "staging")
-    con = duckdb.connect(str(build), read_only=True)
-    rows = con.execute(
+    rows = rows_of(
+        build,
         "select hs_level, hs_code, value_usd, hs_description from marts.trade_by_commodity_monthly "
-        "where hs_code like '67%' order by hs_level, hs_code"
-    ).fetchall()
-    con.close()
+        "where hs_code like '67%' order by hs_level, hs_code",
+    )
     assert [(r[0], r[1], r[2]) for r in rows] == [
         (2, "67", 100),
         (4, "6704", 100),
@@ -115,12 +121,11 @@ def test_release_count_is_the_files_behind_each_figure(
     )
     build = tmp_path / "w.duckdb"
     load(build, landing, paths, tmp_path / "staging")
-    con = duckdb.connect(str(build), read_only=True)
-    rows = con.execute(
+    rows = rows_of(
+        build,
         "select partner_iso3, hs_level, count(*), min(release_count), max(release_count), "
-        "sum(value_usd) from marts.trade_by_commodity_monthly group by all order by 1 desc, 2"
-    ).fetchall()
-    con.close()
+        "sum(value_usd) from marts.trade_by_commodity_monthly group by all order by 1 desc, 2",
+    )
     assert rows == [
         ("PRK", 2, 1, files, files, 10 * files),
         ("PRK", 4, 1, files, files, 10 * files),
